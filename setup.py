@@ -7,6 +7,7 @@ from Cython.Build import cythonize
 from setuptools import Extension, setup
 
 _linetrace = os.environ.get("SAMSYN_LINETRACE") == "1"
+_only = {m for m in os.environ.get("SAMSYN_BUILD_ONLY", "").split(",") if m}
 _macros = [("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")]
 if _linetrace:
     _macros.append(("CYTHON_TRACE_NOGIL", "1"))
@@ -20,6 +21,8 @@ extensions = [
         extra_compile_args=["-O3"],
     )
     for path in sorted(glob("samsyn_fast/*.pyx"))
+    # SAMSYN_BUILD_ONLY=_a,_b builds just those modules (quick iteration on one kernel).
+    if not _only or os.path.splitext(os.path.basename(path))[0] in _only
 ]
 
 setup(
