@@ -306,7 +306,21 @@ def _running_port(data_dir: Path) -> int | None:
     return None
 
 
+def _check_server_user_can_reach(path: Path) -> None:
+    """As root, the server runs as ``postgres``: every parent of ``path`` must be searchable."""
+    if not _is_root():
+        return
+    proc = subprocess.run(_as_server_user(["test", "-x", str(path)]), cwd="/",
+                          capture_output=True)
+    if proc.returncode != 0:
+        raise LocalPostgresError(
+            f"the '{_SERVER_USER}' OS user (which runs PostgreSQL because we are root) cannot "
+            f"enter {path}; choose a data directory whose parents are world-searchable "
+            f"(e.g. under the project directory or /tmp, not a 0700 pytest tmp dir)")
+
+
 def _initdb(bindir: Path, data_dir: Path) -> None:
+    _check_server_user_can_reach(data_dir.parent)
     data_dir.mkdir(parents=True, exist_ok=True)
     os.chmod(data_dir, 0o700)
     _chown_to_server_user(data_dir)

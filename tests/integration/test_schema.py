@@ -1,0 +1,168 @@
+"""Alembic's schema == the legacy pg_dump (contract/legacy-schema.sql), for every shared table."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from samsyn.db import migrate
+from samsyn.db.adopt import LEGACY_FUNCTIONS, LEGACY_TABLES, diff_schema, inspect_schema
+from samsyn.db.local import LocalCluster
+
+REPO = Path(__file__).resolve().parents[2]
+SAMSYN_TABLES = {"samsyn_job", "samsyn_token_denylist", "samsyn_mail_outbox"}
+
+
+def _inspect(url: str, **kw):
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return inspect_schema(conn, **kw)
+    finally:
+        engine.dispose()
+
+
+def _dbname(url: str) -> str:
+    return url.rsplit("/", 1)[1]
+
+
+def _pg_dump_tables(cluster: LocalCluster, url: str) -> str:
+    """pg_dump -s of the legacy tables only, without the random \\restrict key lines."""
+    argv = [str(cluster.bindir / "pg_dump"), "-s", "-O", "-x", "-d", cluster.dsn(_dbname(url))]
+    for table in sorted(LEGACY_TABLES):
+        argv += ["-t", f"public.{table}"]
+    out = subprocess.run(argv, check=True, capture_output=True, text=True).stdout
+    return re.sub(r"^\\(un)?restrict .*$", "", out, flags=re.M)
+
+
+@pytest.fixture(scope="module")
+def legacy_url(pg_cluster: LocalCluster, new_database) -> str:
+    url = new_database("legacy")
+    subprocess.run([str(pg_cluster.bindir / "psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1",
+                    "-d", pg_cluster.dsn(_dbname(url)), "-f",
+                    str(REPO / "contract" / "legacy-schema.sql")],
+                   check=True, capture_output=True, text=True)
+    return url
+
+
+@pytest.fixture(scope="module")
+def migrated_url(new_database) -> str:
+    url = new_database("migrated")
+    migrate.upgrade_head(url)
+    return url
+
+
+def test_the_dump_defines_exactly_the_legacy_tables(legacy_url: str) -> None:
+    schema = _inspect(legacy_url)
+    assert set(schema["tables"]) == set(LEGACY_TABLES)
+    assert len(LEGACY_TABLES) == 21
+    identity = {f"{k.split('(')[0]}({v['identity_args']})" for k, v in schema["functions"].items()}
+    assert identity == set(LEGACY_FUNCTIONS)
+
+
+def test_upgrade_head_creates_the_legacy_schema_exactly(legacy_url: str,
+                                                        migrated_url: str) -> None:
+    expected = _inspect(legacy_url)
+    actual = _inspect(migrated_url)
+    assert diff_schema(expected, actual, tables=LEGACY_TABLES, functions=True) == {}
+    assert set(actual["tables"]) == set(LEGACY_TABLES) | SAMSYN_TABLES | {"alembic_version"}
+
+
+def test_the_comparison_sees_what_matters(legacy_url: str) -> None:
+    schema = _inspect(legacy_url)
+    tables = schema["tables"]
+    fks = [c for t in tables.values() for c in t["constraints"].values() if c["type"] == "f"]
+    assert len(fks) == 19
+    assert all(c["deferrable"] and c["deferred"] for c in fks)
+    assert all("ON DELETE" not in c["def"] for c in fks)
+    assert sum(len(t["indexes"]) for t in tables.values()) == 98
+    geometry = tables["core_geometry"]
+    assert [c["name"] for c in geometry["columns"]] == [
+        "geom", "metadata", "geometry_type", "source_id", "gid"]
+    assert geometry["columns"][0]["type"] == "geometry(Geometry,4326)"
+    assert geometry["columns"][4]["identity"] == "d"
+    assert geometry["sequences"]["core_geometry_gid_seq"] == {
+        "type": "bigint", "start": 1, "increment": 1, "min": 1, "max": 2**63 - 1, "cache": 1,
+        "cycle": False, "owned_by": "gid", "identity": True}
+    assert tables["django_admin_log"]["constraints"]["django_admin_log_action_flag_check"][
+        "def"] == "CHECK ((action_flag >= 0))"
+
+
+def test_pg_dump_of_the_shared_tables_is_identical(pg_cluster: LocalCluster, legacy_url: str,
+                                                   migrated_url: str) -> None:
+    legacy = _pg_dump_tables(pg_cluster, legacy_url)
+    migrated = _pg_dump_tables(pg_cluster, migrated_url)
+    assert "CREATE TABLE public.core_geometry" in legacy
+    assert legacy == migrated
+
+
+def test_django_sees_its_migrations_applied(migrated_url: str) -> None:
+    engine = create_engine(migrated_url)
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT app, name FROM django_migrations ORDER BY id")).all()
+    engine.dispose()
+    apps = [app for app, _ in rows]
+    assert rows[0] == ("contenttypes", "0001_initial")
+    assert ("core", "0014_add_indexes") in rows
+    assert apps.count("auth") == 12 and apps.count("socialaccount") == 3
+    assert len(set(rows)) == len(rows)
+
+
+def test_samsyn_tables(migrated_url: str) -> None:
+    schema = _inspect(migrated_url, tables=SAMSYN_TABLES)["tables"]
+    job = {c["name"]: c for c in schema["samsyn_job"]["columns"]}
+    assert list(job) == ["id", "kind", "status", "args", "progress", "total", "result", "error",
+                         "created", "started", "finished", "idempotency_key"]
+    assert job["id"]["type"] == "bigint" and job["id"]["identity"] == "d"
+    assert job["args"]["type"] == "jsonb" and job["created"]["type"] == "timestamp with time zone"
+    assert "samsyn_job_idempotency_key_key" in schema["samsyn_job"]["constraints"]
+    assert [c["name"] for c in schema["samsyn_token_denylist"]["columns"]] == ["jti", "expires"]
+    assert [c["name"] for c in schema["samsyn_mail_outbox"]["columns"]] == [
+        "id", "created", "sender", "recipients", "subject", "body", "content_type", "sent_at",
+        "attempts", "last_error"]
+    engine = create_engine(migrated_url)
+    with engine.begin() as conn:
+        with pytest.raises(Exception, match="samsyn_job_status_check"):
+            with conn.begin_nested():
+                conn.execute(text("INSERT INTO samsyn_job (kind, status) VALUES ('x', 'bogus')"))
+        row = conn.execute(text("INSERT INTO samsyn_job (kind) VALUES ('update_source_stats') "
+                                "RETURNING status, progress, args::text")).one()
+        assert tuple(row) == ("queued", 0, "{}")
+        conn.rollback()
+    engine.dispose()
+
+
+def test_downgrade_and_upgrade_round_trip(new_database, legacy_url: str) -> None:
+    url = new_database("roundtrip")
+    migrate.upgrade_head(url)
+    assert migrate.is_at_head(url)
+    assert migrate.current_revision(url) == migrate.head_revision() == "0002"
+    migrate.check(url)  # alembic check: the models need no new revision
+
+    migrate.downgrade(url, "0001")
+    assert migrate.current_revision(url) == "0001"
+    assert not set(_inspect(url)["tables"]) & SAMSYN_TABLES
+
+    migrate.downgrade(url, "base")
+    assert migrate.current_revision(url) is None
+    after = _inspect(url)
+    assert set(after["tables"]) == {"alembic_version"}
+    assert after["functions"] == {}
+
+    migrate.upgrade_head(url)
+    assert migrate.is_at_head(url)
+    assert diff_schema(_inspect(legacy_url), _inspect(url), tables=LEGACY_TABLES) == {}
+
+
+def test_alembic_command_line(new_database) -> None:
+    url = new_database("cli")
+    run = [sys.executable, "-m", "alembic", "-c", str(REPO / "alembic.ini"), "-x", f"url={url}"]
+    subprocess.run(run + ["upgrade", "head"], check=True, capture_output=True, cwd="/")
+    out = subprocess.run(run + ["current"], check=True, capture_output=True, text=True, cwd="/")
+    assert "0002 (head)" in out.stdout
+    subprocess.run(run + ["check"], check=True, capture_output=True, cwd="/")
