@@ -1,0 +1,116 @@
+"""Authentication with simplejwt 5.2.2 semantics, plus the login key as Bearer (DESIGN.md §1.3)."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import jwt
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from samsyn.errors import AuthenticationFailed
+
+INVALID_TOKEN = "Given token not valid for any token type"
+_DRF_KEY = re.compile(r"[0-9a-f]{40}")
+
+
+@dataclass(frozen=True, slots=True)
+class AuthUser:
+    id: int
+    username: str
+    email: str
+    first_name: str
+    last_name: str
+    is_active: bool
+    auth: str            # "jwt" or "key"
+    token: str           # the jti (JWT) or the key (login key)
+
+
+def _token_error(message: str) -> AuthenticationFailed:
+    return AuthenticationFailed({
+        "detail": INVALID_TOKEN,
+        "code": "token_not_valid",
+        "messages": [{"token_class": "AccessToken", "token_type": "access", "message": message}],
+    })
+
+
+def decode_access_token(raw: str, secret: str) -> dict[str, Any]:
+    """Validate a simplejwt access token; raises AuthenticationFailed with simplejwt's body."""
+    try:
+        payload = jwt.decode(raw, secret, algorithms=["HS256"], leeway=0)
+    except jwt.InvalidTokenError:
+        raise _token_error("Token is invalid or expired") from None
+    if "exp" not in payload:
+        raise _token_error("Token has no 'exp' claim")
+    if "jti" not in payload:
+        raise _token_error("Token has no id")
+    if "token_type" not in payload:
+        raise _token_error("Token has no type")
+    if payload["token_type"] != "access":
+        raise _token_error("Token has wrong type")
+    return payload
+
+
+def bearer_token(header: str | None) -> str | None:
+    """The raw token of an `Authorization: Bearer <token>` header, None when not Bearer."""
+    if header is None:
+        return None
+    parts = header.split()
+    if not parts or parts[0] != "Bearer":
+        return None
+    if len(parts) != 2:
+        raise AuthenticationFailed({
+            "detail": "Authorization header must contain two space-delimited values",
+            "code": "bad_authorization_header",
+        })
+    return parts[1]
+
+
+_USER_COLUMNS = "id, username, email, first_name, last_name, is_active"
+
+
+def _user_by_id(db: Session, user_id: Any) -> Any:
+    try:
+        user_id = int(user_id)
+    except (TypeError, ValueError):
+        return None
+    if not -(2**31) <= user_id < 2**31:
+        return None
+    return db.execute(text(f"SELECT {_USER_COLUMNS} FROM auth_user WHERE id = :id"),
+                      {"id": user_id}).first()
+
+
+def authenticate(db: Session, header: str | None, secret: str) -> AuthUser | None:
+    """The user behind the Authorization header; None for anonymous requests.
+
+    Raises:
+        AuthenticationFailed: a Bearer token was presented and is not valid.
+    """
+    raw = bearer_token(header)
+    if raw is None:
+        return None
+    if _DRF_KEY.fullmatch(raw):
+        row = db.execute(text(
+            f"SELECT {', '.join('u.' + c.strip() for c in _USER_COLUMNS.split(','))} "
+            "FROM authtoken_token t JOIN auth_user u ON u.id = t.user_id WHERE t.key = :key"),
+            {"key": raw}).first()
+        if row is not None:
+            if not row.is_active:
+                raise AuthenticationFailed({"detail": "User is inactive", "code": "user_inactive"})
+            return AuthUser(*row, auth="key", token=raw)
+    payload = decode_access_token(raw, secret)
+    if "user_id" not in payload:
+        raise AuthenticationFailed({
+            "detail": "Token contained no recognizable user identification",
+            "code": "token_not_valid",
+        })
+    if db.execute(text("SELECT 1 FROM samsyn_token_denylist WHERE jti = :jti"),
+                  {"jti": str(payload["jti"])}).first() is not None:
+        raise _token_error("Token is invalid or expired")
+    row = _user_by_id(db, payload["user_id"])
+    if row is None:
+        raise AuthenticationFailed({"detail": "User not found", "code": "user_not_found"})
+    if not row.is_active:
+        raise AuthenticationFailed({"detail": "User is inactive", "code": "user_inactive"})
+    return AuthUser(*row, auth="jwt", token=str(payload["jti"]))

@@ -1,0 +1,1 @@
+"""Everything DRF-specific lives here: rendering, parsing, validation, pagination, errors, dispatch."""

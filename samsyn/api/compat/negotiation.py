@@ -1,0 +1,78 @@
+"""DRF DefaultContentNegotiation over its two renderers (JSON, then the browsable API)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+JSON = "application/json"
+HTML = "text/html"
+RENDERS = [JSON, HTML]
+FORMATS = {"json": JSON, "api": HTML}
+
+
+class NotAcceptable(Exception):
+    """406 {"detail": "Could not satisfy the request Accept header."}."""
+
+
+class UnknownFormat(Exception):
+    """?format=<unknown> -> 404 {"detail": "Not found."}."""
+
+
+@dataclass(frozen=True, slots=True)
+class Negotiated:
+    renderer: str          # JSON or HTML
+    indent: int | None     # from `application/json; indent=N`
+
+
+def _media_types(accept: str) -> list[tuple[str, str, dict[str, str]]]:
+    result = []
+    for item in accept.split(","):
+        item = item.strip()
+        if not item:
+            continue
+        full, _, rest = item.partition(";")
+        main, _, sub = full.strip().partition("/")
+        params = {}
+        for p in rest.split(";"):
+            k, sep, v = p.partition("=")
+            if sep:
+                params[k.strip()] = v.strip()
+        result.append((main.strip(), sub.strip(), params))
+    return result
+
+
+def _precedence(main: str, sub: str, params: dict[str, str]) -> int:
+    if main == "*":
+        return 0
+    if sub == "*":
+        return 1
+    if not params or list(params) == ["q"]:
+        return 2
+    return 3
+
+
+def _matches(renderer: str, main: str, sub: str) -> bool:
+    r_main, r_sub = renderer.split("/")
+    return (main in ("*", r_main)) and (sub in ("*", r_sub))
+
+
+def negotiate(accept: str | None, fmt: str | None) -> Negotiated:
+    """Pick the renderer as DRF does: precedence groups first, renderer order second; q ignored."""
+    renderers = RENDERS
+    if fmt is not None:
+        if fmt not in FORMATS:
+            raise UnknownFormat
+        renderers = [FORMATS[fmt]]
+    accepts = _media_types(accept or "*/*") or [("*", "*", {})]
+    for level in (3, 2, 1, 0):
+        group = [m for m in accepts if _precedence(*m) == level]
+        for renderer in renderers:
+            for main, sub, params in group:
+                if _matches(renderer, main, sub):
+                    indent = None
+                    if renderer == JSON and "indent" in params:
+                        try:
+                            indent = max(0, min(int(params["indent"]), 8))
+                        except ValueError:
+                            indent = None
+                    return Negotiated(renderer, indent)
+    raise NotAcceptable

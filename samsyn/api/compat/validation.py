@@ -1,0 +1,213 @@
+"""DRF serializer validation semantics: every field checked in declaration order, DRF messages.
+
+msgspec stops at the first error while DRF reports every field, so validation walks a small
+field table (the legacy serializer's fields, in the legacy order) and collects DRF's messages.
+Uniqueness is checked through a callback so that this module never touches the database.
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from samsyn.errors import InvalidInput
+
+REQUIRED = "This field is required."
+NULL = "This field may not be null."
+BLANK = "This field may not be blank."
+NOT_A_STRING = "Not a valid string."
+INVALID_JSON = "Value must be valid JSON."
+NO_DATA = "No data provided"
+MAX_LENGTH = "Ensure this field has no more than {n} characters."
+MIN_LENGTH = "Ensure this field has at least {n} characters."
+NOT_A_DICT = "Invalid data. Expected a dictionary, but got {type}."
+
+# Sentinel for "the client did not send this field".
+MISSING: Any = type("Missing", (), {"__repr__": lambda self: "MISSING"})()
+
+
+class FilePart:
+    """A multipart file upload (DRF rejects it for CharFields with 'Not a valid string.')."""
+
+    def __init__(self, filename: str, content: bytes, content_type: str) -> None:
+        self.filename = filename
+        self.content = content
+        self.content_type = content_type
+
+
+class FormData(dict):
+    """Parsed form/multipart data: DRF treats it as HTML input (JSON fields arrive as strings)."""
+
+
+@dataclass(frozen=True)
+class CharField:
+    name: str
+    max_length: int | None = None
+    min_length: int | None = None
+    required: bool = True
+    allow_blank: bool = False
+    trim: bool = True
+    unique_message: str | None = None  # "<model> with this <field> already exists."
+    validators: tuple[Callable[[str], str | None], ...] = ()
+
+
+@dataclass(frozen=True)
+class JSONField:
+    name: str
+    required: bool = False
+
+
+@dataclass(frozen=True)
+class NestedField:
+    name: str
+    fields: tuple[Any, ...]
+    required: bool = True
+
+
+@dataclass
+class Unique:
+    """Asks the caller whether a value is already taken: (serializer path, field, value) -> bool."""
+
+    taken: Callable[[str, str, str], bool] = field(default=lambda path, name, value: False)
+
+
+def type_name(value: Any) -> str:
+    """Python's type name as DRF prints it in 'Expected a dictionary, but got X.'."""
+    return type(value).__name__
+
+
+def _char(spec: CharField, value: Any, form: bool) -> tuple[Any, list[str]]:
+    if value is None:
+        return None, [NULL]
+    # DRF checks blankness on str(value) before the type check.
+    if value == "" or (spec.trim and not isinstance(value, FilePart) and str(value).strip() == ""):
+        return ("", []) if spec.allow_blank else (None, [BLANK])
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        return None, [NOT_A_STRING]
+    text = value if isinstance(value, str) else str(value)
+    if spec.trim:
+        text = text.strip()
+    errors: list[str] = []
+    if spec.max_length is not None and len(text) > spec.max_length:
+        errors.append(MAX_LENGTH.format(n=spec.max_length))
+    if spec.min_length is not None and len(text) < spec.min_length:
+        errors.append(MIN_LENGTH.format(n=spec.min_length))
+    for validator in spec.validators:
+        message = validator(text)
+        if message:
+            errors.append(message)
+    return text, errors
+
+
+def _json(value: Any, form: bool) -> tuple[Any, list[str]]:
+    if value is None:
+        return None, [NULL]
+    if form and isinstance(value, str):
+        try:
+            return json.loads(value), []
+        except ValueError:
+            return None, [INVALID_JSON]
+    try:
+        json.dumps(value)
+    except (TypeError, ValueError):
+        return None, [INVALID_JSON]
+    return value, []
+
+
+def validate(fields: tuple[Any, ...], data: Any, *, partial: bool = False,
+             unique: Unique | None = None, path: str = "") -> dict[str, Any]:
+    """Validate `data` against `fields` as a DRF Serializer would; returns validated data.
+
+    Raises:
+        InvalidInput: with DRF's error mapping, keys in field order.
+    """
+    if data is None:
+        raise InvalidInput({"non_field_errors": [NO_DATA]})
+    if not isinstance(data, Mapping):
+        raise InvalidInput({"non_field_errors": [NOT_A_DICT.format(type=type_name(data))]})
+    form = isinstance(data, FormData)
+    unique = unique or Unique()
+    validated: dict[str, Any] = {}
+    errors: dict[str, Any] = {}
+    for spec in fields:
+        if isinstance(spec, ReadOnlyField):
+            continue
+        value = data.get(spec.name, MISSING)
+        if value is MISSING:
+            if spec.required and not partial:
+                errors[spec.name] = [REQUIRED]
+            continue
+        if isinstance(spec, CharField):
+            text, messages = _char(spec, value, form)
+            if not messages and spec.unique_message and unique.taken(path, spec.name, text):
+                messages = [spec.unique_message]
+            if messages:
+                errors[spec.name] = messages
+            else:
+                validated[spec.name] = text
+        elif isinstance(spec, JSONField):
+            parsed, messages = _json(value, form)
+            if messages:
+                errors[spec.name] = messages
+            else:
+                validated[spec.name] = parsed
+        elif isinstance(spec, NestedField):
+            if value is None:
+                errors[spec.name] = [NULL]
+                continue
+            try:
+                validated[spec.name] = validate(spec.fields, value, partial=partial, unique=unique,
+                                                path=f"{path}{spec.name}.")
+            except InvalidInput as exc:
+                errors[spec.name] = exc.errors
+        else:  # pragma: no cover - the field tables are static
+            raise TypeError(f"unknown field spec {spec!r}")
+    if errors:
+        raise InvalidInput(errors)
+    return validated
+
+
+@dataclass(frozen=True)
+class ReadOnlyField:
+    """A field that is only rendered (`id`, a project's `layers`); input for it is ignored."""
+
+    name: str
+    kind: str = "integer"                 # DRF metadata type
+    child: tuple[Any, ...] | None = None  # ListSerializer child fields (project layers)
+    label: str | None = None
+
+
+def _label(name: str) -> str:
+    return "ID" if name == "id" else name.replace("_", " ").capitalize()
+
+
+def field_metadata(spec: Any, *, required_override: bool | None = None) -> dict[str, Any]:
+    """One field as DRF SimpleMetadata describes it."""
+    if isinstance(spec, ReadOnlyField):
+        meta: dict[str, Any] = {"type": spec.kind, "required": False, "read_only": True,
+                                "label": spec.label or _label(spec.name)}
+        if spec.child is not None:
+            meta["child"] = {"type": "nested object", "required": False, "read_only": True,
+                             "children": metadata(spec.child)}
+        return meta
+    if isinstance(spec, CharField):
+        meta = {"type": "string", "required": spec.required, "read_only": False,
+                "label": _label(spec.name)}
+        if spec.min_length is not None:
+            meta["min_length"] = spec.min_length
+        if spec.max_length is not None:
+            meta["max_length"] = spec.max_length
+        return meta
+    if isinstance(spec, JSONField):
+        return {"type": "field", "required": spec.required, "read_only": False,
+                "label": _label(spec.name)}
+    if isinstance(spec, NestedField):
+        return {"type": "nested object", "required": spec.required, "read_only": False,
+                "label": _label(spec.name), "children": metadata(spec.fields)}
+    raise TypeError(f"unknown field spec {spec!r}")
+
+
+def metadata(fields: tuple[Any, ...]) -> dict[str, Any]:
+    """The `actions` entry of DRF's OPTIONS response for a serializer."""
+    return {spec.name: field_metadata(spec) for spec in fields}

@@ -1,0 +1,263 @@
+"""DRF's APIView.dispatch in one place: slash redirects, negotiation, authentication,
+permissions, method routing, OPTIONS metadata and the response headers of every DRF view.
+"""
+from __future__ import annotations
+
+import email.utils
+import logging
+import secrets
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from litestar import Request, Response
+
+from samsyn.api import auth as auth_mod
+from samsyn.api.compat import negotiation, pages, parsing, wire
+from samsyn.api.compat.pagination import INVALID_PAGE, InvalidPage
+from samsyn.errors import AuthenticationFailed, Conflict, InvalidInput, NotAuthenticated, NotFound
+
+log = logging.getLogger("samsyn.api")
+
+JSON_TYPE = "application/json"
+NOT_FOUND = "Not found."
+NOT_AUTHENTICATED = "Authentication credentials were not provided."
+NOT_ACCEPTABLE = "Could not satisfy the request Accept header."
+WWW_AUTHENTICATE = 'Bearer realm="api"'
+LIST_CACHE_SECONDS = 300
+
+
+@dataclass(frozen=True)
+class View:
+    """One DRF view of the legacy app, as its OPTIONS and headers describe it."""
+
+    name: str                       # "Source List": the class name split into words
+    description: str                # the dedented docstring
+    allow: tuple[str, ...]          # in DRF's order
+    auth_required: bool = False
+    actions: Mapping[str, Any] | None = None   # OPTIONS "actions" (POST or PUT fields)
+    actions_need_object: bool = False           # detail views: no actions for a missing object
+    cached_list: bool = False       # the legacy cache_page(300): Cache-Control/Expires on 200 GET
+
+    @property
+    def allow_header(self) -> str:
+        return ", ".join(self.allow)
+
+
+@dataclass
+class Call:
+    """What a method handler receives: the request facts DRF exposed, already parsed."""
+
+    request: Request[Any, Any, Any]
+    method: str
+    query: dict[str, str]            # last value wins, as request.query_params.get
+    body: bytes
+    user: auth_mod.AuthUser | None
+    negotiated: negotiation.Negotiated
+    _data: Any = field(default=None, repr=False)
+    _parsed: bool = False
+
+    @property
+    def data(self) -> Any:
+        """request.data: parsed lazily, as DRF does (parse errors surface when read)."""
+        if not self._parsed:
+            self._data = parsing.parse_body(self.body, self.request.headers.get("content-type"))
+            self._parsed = True
+        return self._data
+
+    def absolute_url(self) -> str:
+        """request.build_absolute_uri(): scheme + Host verbatim + path + query string."""
+        scope = self.request.scope
+        headers = self.request.headers
+        host = headers.get("host") or "localhost"
+        scheme = "http"
+        client = scope.get("client")
+        if headers.get("x-forwarded-proto", "").lower() == "https" and client and client[0] in (
+                "127.0.0.1", "::1"):
+            scheme = "https"  # gunicorn's default forwarded_allow_ips, as the legacy ran
+        raw_path = scope.get("raw_path") or scope["path"].encode()
+        qs = scope.get("query_string", b"")
+        url = f"{scheme}://{host}{raw_path.decode('latin-1')}"
+        return f"{url}?{qs.decode('latin-1')}" if qs else url
+
+
+Handler = Callable[[Call], Response[Any]]
+
+
+def http_date(timestamp: float) -> str:
+    return email.utils.formatdate(timestamp, usegmt=True)
+
+
+def json_response(view: View, status: int, body: bytes, *, extra: dict[str, str] | None = None,
+                  negotiated: negotiation.Negotiated | None = None) -> Response[Any]:
+    """A DRF response: JSON (or its indented / browsable variant) with the view's headers."""
+    headers = {"Allow": view.allow_header, "Vary": "Accept"}
+    media_type = JSON_TYPE
+    if negotiated is not None and negotiated.renderer == negotiation.HTML:
+        body = pages.browsable_page(view.name, body)
+        media_type = pages.HTML_MEDIA
+        headers["Vary"] = "Accept, Cookie"
+        headers["Set-Cookie"] = csrf_cookie()
+    elif negotiated is not None and negotiated.indent is not None:
+        body = wire.reindent(body, negotiated.indent)
+    if extra:
+        headers.update(extra)
+    return Response(content=body, status_code=status, headers=headers, media_type=media_type)
+
+
+def csrf_cookie() -> str:
+    expires = http_date(time.time() + 31449600).replace("GMT", "GMT")
+    # Django's cookie date format: 'Sun, 21 Nov 2027 12:00:00 GMT'
+    return (f"csrftoken={secrets.token_urlsafe(48)[:64]}; expires={expires}; Max-Age=31449600; "
+            "Path=/; SameSite=Lax")
+
+
+def detail(view: View, status: int, text: str, *, extra: dict[str, str] | None = None,
+           negotiated: negotiation.Negotiated | None = None) -> Response[Any]:
+    return json_response(view, status, wire.render({"detail": text}), extra=extra,
+                         negotiated=negotiated)
+
+
+def no_content(view: View) -> Response[Any]:
+    """204: no Content-Type, Content-Length 0 (Litestar would add a media type otherwise)."""
+    response: Response[Any] = Response(content=b"", status_code=204,
+                                       headers={"Allow": view.allow_header, "Vary": "Accept"})
+    return response
+
+
+def html_not_found(path: str) -> Response[Any]:
+    return Response(content=pages.not_found_page(path), status_code=404,
+                    media_type=pages.HTML_MEDIA)
+
+
+def server_error() -> Response[Any]:
+    return Response(content=pages.server_error_page(), status_code=500, media_type=pages.HTML_MEDIA)
+
+
+def slash_redirect(request: Request[Any, Any, Any], method: str) -> Response[Any]:
+    """APPEND_SLASH: 301 to the slash URL (relative, query re-quoted); 308 for bodies (DRIFT)."""
+    from urllib.parse import quote
+    # Django: escape_uri_path(request.path) + "/" + "?" + iri_to_uri(QUERY_STRING)
+    location = quote(request.scope["path"], safe="/:@&+$,-_.!~*'()") + "/"
+    qs = request.scope.get("query_string", b"").decode("latin-1")
+    if qs:
+        location += "?" + quote(qs, safe="/#%[]=:;$&()+,!?*@'~")
+    status = 308 if method in ("POST", "PUT", "PATCH") else 301
+    return Response(content=b"", status_code=status, headers={"Location": location},
+                    media_type=pages.HTML_MEDIA)
+
+
+def _metadata(view: View, has_object: bool) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "name": view.name,
+        "description": view.description,
+        "renders": list(negotiation.RENDERS),
+        "parses": list(parsing.PARSES),
+    }
+    if view.actions is not None and (has_object or not view.actions_need_object):
+        data["actions"] = view.actions
+    return data
+
+
+def _query_params(request: Request[Any, Any, Any]) -> dict[str, str]:
+    from urllib.parse import parse_qsl
+    qs = request.scope.get("query_string", b"").decode("latin-1")
+    # Django decodes the query string as UTF-8 (with replacement) after unquoting.
+    pairs = parse_qsl(qs, keep_blank_values=True, encoding="utf-8", errors="replace")
+    return dict(pairs)
+
+
+def dispatch(request: Request[Any, Any, Any], body: bytes, view: View,
+             handlers: Mapping[str, Handler], *, session_factory: Callable[[], Any],
+             secret: str, object_exists: Callable[[], bool] | None = None) -> Response[Any]:
+    """Run one request through DRF's APIView.dispatch order.
+
+    Order (DRF initial()): content negotiation (406) -> authentication (401 for a bad token) ->
+    permissions (401 when the view needs a user) -> method (405) -> handler.
+    """
+    method = request.scope.get("samsyn.method", request.method)
+    raw_path = request.scope.get("raw_path") or request.scope["path"].encode()
+    if raw_path.startswith(b"//"):  # Litestar folds duplicate slashes; Django's URLconf did not
+        return html_not_found(request_path(request))
+    if not raw_path.endswith(b"/"):
+        return slash_redirect(request, method)
+    query = _query_params(request)
+    try:
+        negotiated = negotiation.negotiate(request.headers.get("accept"), query.get("format"))
+    except negotiation.NotAcceptable:
+        return detail(view, 406, NOT_ACCEPTABLE)
+    except negotiation.UnknownFormat:
+        return detail(view, 404, NOT_FOUND)
+    auth_header = request.headers.get("authorization")
+    user = None
+    try:
+        if auth_header is not None:
+            with session_factory() as db:
+                user = auth_mod.authenticate(db, auth_header, secret)
+        if view.auth_required and user is None:
+            raise NotAuthenticated
+    except AuthenticationFailed as exc:
+        return json_response(view, 401, wire.render(exc.body),
+                             extra={"WWW-Authenticate": WWW_AUTHENTICATE}, negotiated=negotiated)
+    except NotAuthenticated:
+        return detail(view, 401, NOT_AUTHENTICATED, extra={"WWW-Authenticate": WWW_AUTHENTICATE},
+                      negotiated=negotiated)
+    if method not in view.allow:
+        return detail(view, 405, f'Method "{method}" not allowed.', negotiated=negotiated)
+    if method == "OPTIONS":
+        has_object = object_exists() if object_exists is not None else True
+        return json_response(view, 200, wire.render(_metadata(view, has_object)),
+                             negotiated=negotiated)
+    handler = handlers.get("GET" if method == "HEAD" else method)
+    if handler is None:
+        return detail(view, 405, f'Method "{method}" not allowed.', negotiated=negotiated)
+    call = Call(request=request, method=method, query=query, body=body, user=user,
+                negotiated=negotiated)
+    try:
+        response = handler(call)
+    except NotFound as exc:
+        return detail(view, 404, exc.detail or NOT_FOUND, negotiated=negotiated)
+    except InvalidPage:
+        return detail(view, 404, INVALID_PAGE, negotiated=negotiated)
+    except (InvalidInput, Conflict) as exc:
+        return json_response(view, 400, wire.render(exc.errors), negotiated=negotiated)
+    except parsing.ParseError as exc:
+        return detail(view, 400, exc.detail, negotiated=negotiated)
+    except parsing.UnsupportedMediaType as exc:
+        return detail(view, 415, exc.detail, negotiated=negotiated)
+    if view.cached_list and method in ("GET", "HEAD") and response.status_code == 200:
+        response.headers["Cache-Control"] = f"max-age={LIST_CACHE_SECONDS}"
+        response.headers["Expires"] = http_date(time.time() + LIST_CACHE_SECONDS)
+    return response
+
+
+def ok(view: View, call: Call, body: bytes, status: int = 200) -> Response[Any]:
+    """A handler's successful JSON response, honouring the negotiated renderer."""
+    return json_response(view, status, body, negotiated=call.negotiated)
+
+
+ALL_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"]
+_MAX_BIGINT = 2**63 - 1
+
+
+class PathNotFound(Exception):
+    """The URL pattern did not match (Django's HTML 404, before any DRF code ran)."""
+
+
+def path_pk(raw: str) -> int | None:
+    """A `<int:pk>`-style path segment: `[0-9]+` or Django's HTML 404; None when beyond bigint
+    (the legacy looked it up and answered the JSON 404)."""
+    if not raw.isascii() or not raw.isdigit():
+        raise PathNotFound
+    value = int(raw)
+    return value if value <= _MAX_BIGINT else None
+
+
+def request_path(request: Request[Any, Any, Any]) -> str:
+    """The path as the client sent it (Litestar strips the trailing slash from scope['path'])."""
+    raw = request.scope.get("raw_path")
+    if raw:
+        from urllib.parse import unquote
+        return unquote(raw.decode("latin-1"))
+    return request.scope["path"]

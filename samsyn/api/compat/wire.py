@@ -1,0 +1,72 @@
+"""DRF wire formats: JSONRenderer output and the jsonb -> DRF text conversion.
+
+The legacy rendered every body with DRF's JSONRenderer: json.dumps with compact separators,
+ensure_ascii=False, allow_nan=False and Python's float repr (1e+20, 1.5e-07, -0.0). Values read
+back from jsonb went through psycopg2's json.loads first, so their numbers are the repr of the
+parsed value. Both are reproduced here byte for byte.
+"""
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import msgspec
+
+COMPACT = (",", ":")
+LONG = (", ", ": ")
+
+_encoder = msgspec.json.Encoder()
+
+
+def render(data: Any, indent: int | None = None) -> bytes:
+    """Render Python data exactly as DRF's JSONRenderer does (compact, or indented with `indent`)."""
+    if indent is None:
+        return json.dumps(data, ensure_ascii=False, allow_nan=False, separators=COMPACT).encode()
+    return json.dumps(data, ensure_ascii=False, allow_nan=False, indent=indent,
+                      separators=LONG).encode()
+
+
+def encode_struct(value: Any) -> bytes:
+    """Encode msgspec Structs whose JSON-valued fields are msgspec.Raw in DRF text already.
+
+    Only valid when the Struct has no float fields (msgspec's float text differs from repr);
+    the wire Structs keep every float inside Raw fields produced by `jsonb_to_drf`.
+    """
+    return _encoder.encode(value)
+
+
+def reindent(body: bytes, indent: int) -> bytes:
+    """Pretty-print an already rendered compact body (`Accept: application/json; indent=N`)."""
+    return render(json.loads(body), indent=indent)
+
+
+# A JSON token scanner over PostgreSQL's jsonb text output: strings pass through untouched
+# (PostgreSQL and Python escape the same characters the same way), white space between tokens
+# goes, and every number with a fraction or an exponent is re-printed as Python's float repr.
+_TOKENS = re.compile(r'("(?:[^"\\]|\\.)*")|(-?[0-9]+(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?)|\s+')
+_NEEDS_WORK = re.compile(r'[\s.eE]')
+
+
+def _token(match: re.Match[str]) -> str:
+    string = match.group(1)
+    if string is not None:
+        return string
+    number = match.group(2)
+    if number is None:
+        return ""
+    if "." in number or "e" in number or "E" in number:
+        return repr(float(number))
+    return number
+
+
+def jsonb_to_drf(text: str) -> str:
+    """Convert jsonb::text output to the bytes DRF rendered for the same value."""
+    if _NEEDS_WORK.search(text) is None:
+        return text
+    return _TOKENS.sub(_token, text)
+
+
+def raw_jsonb(text: str) -> msgspec.Raw:
+    """jsonb text as a msgspec.Raw ready to embed in an encoded Struct."""
+    return msgspec.Raw(jsonb_to_drf(text).encode())

@@ -1,0 +1,75 @@
+"""create_app(): the route, middleware and exception-handler tables; no logic."""
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from litestar import Litestar, Request, Response, get
+from litestar.exceptions import HTTPException, MethodNotAllowedException, NotFoundException
+
+from samsyn.api.compat import views
+from samsyn.api.front import Front
+from samsyn.domain.layers import routes as layers_routes
+from samsyn.domain.projects import routes as projects_routes
+from samsyn.domain.sources import routes as sources_routes
+
+log = logging.getLogger("samsyn.api")
+
+
+def _not_found(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    return views.html_not_found(views.request_path(request))
+
+
+def _http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    if exc.status_code == 413:
+        return Response(content=b'{"detail":"Request body is too large."}', status_code=413,
+                        media_type="application/json")
+    if exc.status_code >= 500:
+        return views.server_error()
+    return Response(content=b'{"detail":"Bad request."}', status_code=exc.status_code,
+                    media_type="application/json")
+
+
+def _server_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    log.exception("unhandled error in %s %s", request.method, request.url.path, exc_info=exc)
+    return views.server_error()
+
+
+@get("/health", sync_to_thread=False, include_in_schema=False)
+def health() -> Response[Any]:
+    """Process alive."""
+    return Response(content=b'{"status":"ok"}', media_type="application/json")
+
+
+ROUTES = [
+    health,
+    sources_routes.source_list,
+    sources_routes.source_detail,
+    layers_routes.layer_list,
+    layers_routes.layer_detail,
+    projects_routes.project_list,
+    projects_routes.project_detail,
+]
+
+
+def create_litestar(*, max_body_bytes: int = 2_621_440) -> Litestar:
+    """The Litestar app without the front ASGI layer (tests use it too)."""
+    from samsyn.api import ready
+    return Litestar(
+        route_handlers=[*ROUTES, ready.ready],
+        exception_handlers={
+            NotFoundException: _not_found,
+            MethodNotAllowedException: _not_found,
+            HTTPException: _http_error,
+            Exception: _server_error,
+        },
+        request_max_body_size=max_body_bytes,
+        openapi_config=None,
+        debug=False,
+    )
+
+
+def create_app() -> Front:
+    """The ASGI application served by `samsyn serve`."""
+    from samsyn.settings import get_settings
+    return Front(create_litestar(max_body_bytes=get_settings().max_body_bytes))

@@ -1,0 +1,152 @@
+"""The replay hooks (contract/README.md): reset the database, run fixtures. Used by the CLI."""
+from __future__ import annotations
+
+import json
+import time
+import urllib.request
+from typing import Any
+
+import psycopg
+from psycopg.types.json import Jsonb
+
+from samsyn.domain.accounts.passwords import make_password
+
+# Rows Django's migrations created; everything else is emptied by a reset.
+KEEP_TABLES = {"spatial_ref_sys", "alembic_version", "django_migrations", "django_content_type",
+               "auth_permission"}
+
+
+def _dsn(database_url: str) -> str:
+    return database_url.replace("postgresql+psycopg://", "postgresql://", 1)
+
+
+def reset(database_url: str, profile: str, wait_url: str | None = None) -> None:
+    """Empty every data table, restart every sequence, then wait until the server answers."""
+    with psycopg.connect(_dsn(database_url), autocommit=True) as conn:
+        tables = [r[0] for r in conn.execute(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")]
+        data_tables = [t for t in tables if t not in KEEP_TABLES]
+        if data_tables:
+            conn.execute("TRUNCATE " + ", ".join(f'"{t}"' for t in data_tables)
+                         + " RESTART IDENTITY CASCADE")
+        conn.execute("CREATE TABLE IF NOT EXISTS samsyn_runtime (key text PRIMARY KEY, value text)")
+        conn.execute("INSERT INTO samsyn_runtime VALUES ('profile', %s) ON CONFLICT (key) "
+                     "DO UPDATE SET value = excluded.value", (profile,))
+    if wait_url:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(wait_url.rstrip("/") + "/health", timeout=2):
+                    return
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+
+
+def _error_text(exc: psycopg.Error) -> str:
+    return exc.diag.message_primary or str(exc)
+
+
+def fixture(database_url: str, request: dict[str, Any]) -> dict[str, Any]:
+    """Run one fixture request; see contract/README.md for the kinds."""
+    kind = request.get("kind")
+    handler = FIXTURES.get(kind)  # type: ignore[arg-type]
+    if handler is None:
+        return {"error": f"unknown fixture kind {kind!r}"}
+    with psycopg.connect(_dsn(database_url), autocommit=True) as conn:
+        return handler(conn, request)
+
+
+def _create_user(conn: psycopg.Connection, req: dict[str, Any]) -> dict[str, Any]:
+    superuser = req.get("method") == "createsuperuser" or req.get("is_superuser", False)
+    row = conn.execute(
+        "INSERT INTO auth_user (password, last_login, is_superuser, username, first_name, "
+        "last_name, email, is_staff, is_active, date_joined) VALUES "
+        "(%s, NULL, %s, %s, %s, %s, %s, %s, %s, now()) RETURNING id",
+        (make_password(req["password"]) if req.get("password") is not None else "!",
+         bool(superuser), req["username"], req.get("first_name", ""), req.get("last_name", ""),
+         req.get("email", "") or "", bool(req.get("is_staff", superuser)),
+         bool(req.get("is_active", True)))).fetchone()
+    assert row is not None
+    return {"id": row[0]}
+
+
+def _user_info(conn: psycopg.Connection, req: dict[str, Any]) -> dict[str, Any]:
+    row = conn.execute(
+        "SELECT u.id, u.username, u.email, u.password, u.is_active, u.is_staff, u.is_superuser, "
+        "EXISTS (SELECT 1 FROM authtoken_token t WHERE t.user_id = u.id), u.last_login IS NOT NULL "
+        "FROM auth_user u WHERE u.username = %s", (req["username"],)).fetchone()
+    if row is None:
+        return {"error": "no such user"}
+    emails = conn.execute(
+        'SELECT email, verified, "primary" FROM account_emailaddress WHERE user_id = %s ORDER BY id',
+        (row[0],)).fetchall()
+    return {"id": row[0], "username": row[1], "email": row[2], "password": row[3],
+            "is_active": row[4], "is_staff": row[5], "is_superuser": row[6], "has_token": row[7],
+            "last_login_set": row[8],
+            "emailaddresses": [{"email": e, "verified": v, "primary": p} for e, v, p in emails]}
+
+
+def _insert_geometries(conn: psycopg.Connection, req: dict[str, Any]) -> dict[str, Any]:
+    rows = req["rows"][:1] if req.get("expect_error") else req["rows"]
+    gids = []
+    try:
+        with conn.transaction():
+            for r in rows:
+                conn.execute(
+                    "INSERT INTO core_geometry (gid, geom, metadata, geometry_type, source_id) "
+                    "VALUES (%s, ST_GeomFromText(%s, %s), %s, %s, %s)",
+                    (r["gid"], r["wkt"], r.get("srid", 4326), Jsonb(r.get("metadata", {})),
+                     r["geometry_type"], r["source_id"]))
+                gids.append(r["gid"])
+            conn.execute("SELECT setval(pg_get_serial_sequence('core_geometry', 'gid'), "
+                         "GREATEST((SELECT max(gid) FROM core_geometry), 1))")
+    except psycopg.Error as exc:
+        if req.get("expect_error"):
+            return {"error": _error_text(exc)}
+        raise
+    return {"gids": gids}
+
+
+def _insert_layers(conn: psycopg.Connection, req: dict[str, Any]) -> dict[str, Any]:
+    ids = []
+    with conn.transaction():
+        for r in req["rows"]:
+            row = conn.execute(
+                "INSERT INTO core_layer (lid, name, style, source_id, attributes) "
+                "VALUES (%s, %s, %s, %s, %s) RETURNING id",
+                (r["lid"], r["name"], Jsonb(r.get("style", {})), r["source_id"],
+                 Jsonb(r.get("attributes", {})))).fetchone()
+            assert row is not None
+            ids.append(row[0])
+    return {"ids": ids}
+
+
+def _link_project_layers(conn: psycopg.Connection, req: dict[str, Any]) -> dict[str, Any]:
+    with conn.transaction():
+        for layer_id in req["layer_ids"]:
+            conn.execute("INSERT INTO core_project_layers (project_id, layer_id) VALUES (%s, %s) "
+                         "ON CONFLICT DO NOTHING", (req["project_id"], layer_id))
+    return {"project_id": req["project_id"], "layer_ids": sorted(req["layer_ids"])}
+
+
+def _sql(conn: psycopg.Connection, req: dict[str, Any]) -> dict[str, Any]:
+    try:
+        cur = conn.execute(req["sql"], req.get("params"))
+        rows = cur.fetchall() if cur.description else []
+    except psycopg.Error as exc:
+        if req.get("expect_error"):
+            return {"error": _error_text(exc)}
+        raise
+    return {"rows": json.loads(json.dumps(rows, default=str))}
+
+
+FIXTURES = {
+    "create_user": _create_user,
+    "user_info": _user_info,
+    "insert_geometries": _insert_geometries,
+    "insert_layers": _insert_layers,
+    "link_project_layers": _link_project_layers,
+    "sql": _sql,
+}

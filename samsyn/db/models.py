@@ -1,0 +1,94 @@
+"""SQLAlchemy 2 + GeoAlchemy2 models of the tables samsyn shares with the legacy Django app.
+
+Names, types and lengths follow contract/legacy-schema.sql; the migrations create them.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from geoalchemy2 import Geometry as GeometryType
+from sqlalchemy import BigInteger, Boolean, DateTime, ForeignKey, Integer, String
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+class Base(DeclarativeBase):
+    """Declarative base; the schema itself is owned by the Alembic migrations."""
+
+
+class Source(Base):
+    __tablename__ = "core_source"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    sid: Mapped[str] = mapped_column(String(50), unique=True)
+    name: Mapped[str] = mapped_column(String(50))
+    description: Mapped[str] = mapped_column(String(255))
+    source_type: Mapped[str] = mapped_column(String(50))
+    attributes: Mapped[Any] = mapped_column(JSONB)
+
+
+class Geometry(Base):
+    __tablename__ = "core_geometry"
+    gid: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    geom: Mapped[Any] = mapped_column(GeometryType(srid=4326, spatial_index=False))
+    metadata_: Mapped[Any] = mapped_column("metadata", JSONB)
+    geometry_type: Mapped[str] = mapped_column(String(50))
+    source_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("core_source.id"))
+
+
+class Layer(Base):
+    __tablename__ = "core_layer"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    lid: Mapped[str] = mapped_column(String(50), unique=True)
+    name: Mapped[str] = mapped_column(String(50))
+    style: Mapped[Any] = mapped_column(JSONB)
+    source_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("core_source.id"))
+    attributes: Mapped[Any] = mapped_column(JSONB)
+    source: Mapped[Source] = relationship(lazy="joined", innerjoin=True)
+
+
+class Project(Base):
+    __tablename__ = "core_project"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    pid: Mapped[str] = mapped_column(String(50), unique=True)
+    name: Mapped[str] = mapped_column(String(50))
+    description: Mapped[str] = mapped_column(String(255))
+    project_type: Mapped[str] = mapped_column(String(50))
+
+
+class ProjectLayer(Base):
+    __tablename__ = "core_project_layers"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    project_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("core_project.id"))
+    layer_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("core_layer.id"))
+
+
+class User(Base):
+    __tablename__ = "auth_user"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    password: Mapped[str] = mapped_column(String(128))
+    last_login: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    is_superuser: Mapped[bool] = mapped_column(Boolean)
+    username: Mapped[str] = mapped_column(String(150), unique=True)
+    first_name: Mapped[str] = mapped_column(String(150))
+    last_name: Mapped[str] = mapped_column(String(150))
+    email: Mapped[str] = mapped_column(String(254))
+    is_staff: Mapped[bool] = mapped_column(Boolean)
+    is_active: Mapped[bool] = mapped_column(Boolean)
+    date_joined: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class AuthToken(Base):
+    __tablename__ = "authtoken_token"
+    key: Mapped[str] = mapped_column(String(40), primary_key=True)
+    created: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    user_id: Mapped[int] = mapped_column(Integer, ForeignKey("auth_user.id"), unique=True)
+
+
+class EmailAddress(Base):
+    __tablename__ = "account_emailaddress"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(String(254))
+    verified: Mapped[bool] = mapped_column(Boolean)
+    primary: Mapped[bool] = mapped_column(Boolean)
+    user_id: Mapped[int] = mapped_column(Integer, ForeignKey("auth_user.id"))

@@ -1,0 +1,85 @@
+"""Project use-cases. `layers` is read-only: links are kept whatever a write sends."""
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import msgspec
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from samsyn.api.compat import pagination
+from samsyn.api.compat.validation import Unique, validate
+from samsyn.domain.layers import queries as layer_queries
+from samsyn.domain.layers.schemas import LayerOut, layer_out
+from samsyn.domain.projects import queries
+from samsyn.domain.projects.schemas import PROJECT_FIELDS, ProjectOut, project_echo, project_out
+from samsyn.errors import InvalidInput, NotFound
+
+DEFAULT_ORDER = ("name",)
+ORDERING_FIELDS = ("name", "project_type")
+PID_TAKEN = {"pid": ["project with this pid already exists."]}
+
+
+def _layers_by_project(db: Session, project_ids: list[int]) -> dict[int, list[LayerOut]]:
+    """Every project's layers in one query (the legacy ran one per project and per layer)."""
+    grouped: dict[int, list[LayerOut]] = {pid: [] for pid in project_ids}
+    for row in layer_queries.layers_of_projects(db, project_ids):
+        grouped[row[0]].append(layer_out(row[1:]))
+    return grouped
+
+
+def list_projects(db: Session, query: dict[str, str]) -> tuple[int, int, int, list[ProjectOut]]:
+    terms = pagination.search_terms(query)
+    order = pagination.ordering(query, ORDERING_FIELDS, DEFAULT_ORDER)
+    count, number, size, rows = pagination.paginate(
+        query, lambda limit, offset: queries.project_page(db, terms, order, limit, offset))
+    layers = _layers_by_project(db, [r[0] for r in rows])
+    return count, number, size, [project_out(r, layers[r[0]]) for r in rows]
+
+
+def get_project(db: Session, project_id: int) -> ProjectOut:
+    row = queries.project_row(db, project_id)
+    if row is None:
+        raise NotFound
+    return project_out(row, _layers_by_project(db, [project_id])[project_id])
+
+
+def _write(db: Session, write: Callable[[], Any]) -> Any:
+    try:
+        with db.begin_nested():
+            return write()
+    except IntegrityError:
+        raise InvalidInput(PID_TAKEN) from None
+
+
+def create_project(db: Session, data: Any) -> dict[str, Any]:
+    values = validate(PROJECT_FIELDS, data,
+                      unique=Unique(lambda path, name, value: queries.pid_taken(db, value)))
+    project_id = _write(db, lambda: queries.insert_project(db, values))
+    return project_echo(project_id, values, [])
+
+
+def update_project(db: Session, project_id: int, read_data: Callable[[], Any], *,
+                   partial: bool) -> dict[str, Any]:
+    row = queries.project_for_update(db, project_id)
+    if row is None:
+        raise NotFound
+    values = validate(PROJECT_FIELDS, read_data(), partial=partial,
+                      unique=Unique(lambda path, name, value: queries.pid_taken(db, value, project_id)))
+    _write(db, lambda: queries.update_project(db, project_id, values))
+    current = {"pid": row.pid, "name": row.name, "description": row.description,
+               "project_type": row.project_type, **values}
+    # The echo renders the layers through Python's json like every write response.
+    layers = json.loads(msgspec.json.encode(_layers_by_project(db, [project_id])[project_id]))
+    return project_echo(project_id, current, layers)
+
+
+def delete_project(db: Session, project_id: int) -> None:
+    if not queries.delete_project(db, project_id):
+        raise NotFound
+
+
+def project_exists(db: Session, project_id: int) -> bool:
+    return queries.project_exists(db, project_id)

@@ -1,0 +1,44 @@
+"""Domain errors raised by services; the compat layer decides their exact HTTP shape."""
+from __future__ import annotations
+
+from typing import Any
+
+
+class DomainError(Exception):
+    """Base of every error a service raises on purpose."""
+
+
+class NotFound(DomainError):
+    """The object does not exist (or is not visible)."""
+
+    def __init__(self, detail: str | None = None) -> None:
+        super().__init__(detail or "not found")
+        self.detail = detail
+
+
+class InvalidInput(DomainError):
+    """Validation failed; `errors` is the DRF-shaped error mapping (field -> messages)."""
+
+    def __init__(self, errors: Any) -> None:
+        super().__init__("invalid input")
+        self.errors = errors
+
+
+class NotAuthenticated(DomainError):
+    """The endpoint needs an authenticated user."""
+
+
+class AuthenticationFailed(DomainError):
+    """Credentials were presented and rejected; `body` is the exact DRF/simplejwt body."""
+
+    def __init__(self, body: dict[str, Any]) -> None:
+        super().__init__(body.get("detail", "authentication failed"))
+        self.body = body
+
+
+class Conflict(DomainError):
+    """A concurrent write won; the caller sees the same error as the losing validation."""
+
+    def __init__(self, errors: Any) -> None:
+        super().__init__("conflict")
+        self.errors = errors
