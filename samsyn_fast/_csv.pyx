@@ -1,0 +1,698 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
+"""CSV points tokenizer: one nogil pass per byte span, RFC 4180 quoting as Python's csv module reads it.
+
+The caller (samsyn_fast.csv_points) decodes the header, picks the longitude/latitude columns and
+splits big buffers in two spans parsed by two threads; this module does the byte work.
+"""
+from cpython.bytes cimport PyBytes_FromStringAndSize
+from cpython.unicode cimport PyUnicode_DecodeUTF8
+from cpython.buffer cimport PyBUF_WRITABLE
+from libc.stdint cimport int64_t, uint8_t
+from libc.stdlib cimport malloc, realloc, free, calloc
+from libc.string cimport memcpy, memchr, memset
+
+from samsyn_fast._status cimport Status
+from samsyn_fast._csv cimport (parse_decimal, utf8_invalid_at, locale_t, newlocale, LC_ALL_MASK,
+                               mem_resize, mem_free, mem_capacity)
+
+import numpy as np
+
+cdef extern from *:
+    """
+    #if defined(__SSE2__)
+    #include <emmintrin.h>
+    #endif
+    /* First position >= pos holding the delimiter, '\\n' or '\\r' (or end): 16 bytes a step. */
+    static inline Py_ssize_t samsyn_scan(const unsigned char* buf, Py_ssize_t pos, Py_ssize_t end,
+                                         unsigned char delim) {
+    #if defined(__SSE2__)
+        const __m128i d = _mm_set1_epi8((char)delim);
+        const __m128i n = _mm_set1_epi8('\\n');
+        const __m128i r = _mm_set1_epi8('\\r');
+        while (pos + 16 <= end) {
+            __m128i v = _mm_loadu_si128((const __m128i*)(buf + pos));
+            __m128i m = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, d), _mm_cmpeq_epi8(v, n)),
+                                     _mm_cmpeq_epi8(v, r));
+            int mask = _mm_movemask_epi8(m);
+            if (mask) return pos + __builtin_ctz((unsigned)mask);
+            pos += 16;
+        }
+    #endif
+        while (pos < end && buf[pos] != delim && buf[pos] != '\\n' && buf[pos] != '\\r') pos++;
+        return pos;
+    }
+    /* Copy n bytes; short copies as one 16-byte move when both sides have 16 bytes of room. */
+    static inline void samsyn_copy_small(char* dst, const char* src, Py_ssize_t n, int room16) {
+    #if defined(__SSE2__)
+        if (room16 && n <= 16) {
+            _mm_storeu_si128((__m128i*)dst, _mm_loadu_si128((const __m128i*)src));
+            return;
+        }
+    #endif
+        memcpy(dst, src, (size_t)n);
+    }
+    """
+    Py_ssize_t samsyn_scan(const unsigned char* buf, Py_ssize_t pos, Py_ssize_t end,
+                           unsigned char delim) noexcept nogil
+    void samsyn_copy_small(char* dst, const char* src, Py_ssize_t n, int room16) noexcept nogil
+
+cdef locale_t C_LOCALE = newlocale(LC_ALL_MASK, "C", NULL)
+
+# Detail codes beside the shared Status (the wrapper turns them into messages).
+cpdef enum Detail:
+    DETAIL_NONE = 0
+    DETAIL_TOO_MANY_FIELDS = 1
+    DETAIL_TOO_FEW_FIELDS = 2
+    DETAIL_EMPTY_LATITUDE = 3
+    DETAIL_UNTERMINATED_QUOTE = 4
+    DETAIL_BAD_UTF8 = 5
+
+cdef enum:
+    KIND_SKIP = -1
+    KIND_LON = -2
+    KIND_LAT = -3
+
+
+cdef struct ByteBuf:
+    char* data
+    Py_ssize_t length
+    Py_ssize_t cap
+
+
+cdef inline int _reserve(ByteBuf* b, Py_ssize_t extra) noexcept nogil:
+    cdef Py_ssize_t need = b.length + extra
+    cdef Py_ssize_t cap
+    cdef char* p
+    if need <= b.cap:
+        return 0
+    cap = b.cap * 2 if b.cap > 0 else 4096
+    while cap < need:
+        cap *= 2
+    p = <char*>mem_resize(b.data, b.cap, cap)
+    if p == NULL:
+        return -1
+    b.data = p
+    b.cap = mem_capacity(cap)
+    return 0
+
+
+cdef inline int _append(ByteBuf* b, const char* src, Py_ssize_t n) noexcept nogil:
+    if n <= 0:
+        return 0
+    if b.length + n > b.cap and _reserve(b, n) != 0:
+        return -1
+    memcpy(b.data + b.length, src, n)
+    b.length += n
+    return 0
+
+
+cdef inline int _append_field(ByteBuf* b, const char* src, Py_ssize_t n,
+                              bint src_room16) noexcept nogil:
+    """_append for a field: keeps 16 bytes of slack so short fields are one vector move."""
+    if b.length + n + 16 > b.cap and _reserve(b, n + 16) != 0:
+        return -1
+    samsyn_copy_small(b.data + b.length, src, n, src_room16)
+    b.length += n
+    return 0
+
+
+cdef Py_ssize_t _quoted(const char* buf, Py_ssize_t pos, Py_ssize_t end, bint final,
+                        ByteBuf* dest, const unsigned char* special) noexcept nogil:
+    """Append the quoted field at buf[pos] (the opening quote) to dest, unescaped.
+
+    Returns the position after the field (at its delimiter / line end / end), -1 when the
+    buffer ends inside it and more bytes may come, -2 for an unterminated quote at the end
+    of the data, -3 when out of memory.
+    """
+    cdef const char* q
+    cdef Py_ssize_t fs
+    pos += 1
+    while True:
+        q = <const char*>memchr(buf + pos, 34, end - pos)
+        if q == NULL:
+            return -2 if final else -1
+        if _append(dest, buf + pos, q - (buf + pos)) != 0:
+            return -3
+        pos = q - buf + 1
+        if pos < end and buf[pos] == 34:   # a doubled quote is one literal quote
+            if _append(dest, buf + pos, 1) != 0:
+                return -3
+            pos += 1
+            continue
+        if pos >= end and not final:
+            return -1
+        break
+    # csv (strict=False) keeps the text after the closing quote, quotes included.
+    fs = pos
+    while pos < end and not special[<unsigned char>buf[pos]]:
+        pos += 1
+    if _append(dest, buf + fs, pos - fs) != 0:
+        return -3
+    return pos
+
+
+cdef class _Owner:
+    """Owns one malloc'd block and lends it to numpy through the buffer protocol."""
+    cdef void* ptr
+    cdef Py_ssize_t nbytes
+    cdef size_t cap
+    cdef Py_ssize_t shape[1]
+    cdef Py_ssize_t strides[1]
+
+    def __dealloc__(self):
+        mem_free(self.ptr, self.cap)
+
+    def __getbuffer__(self, Py_buffer* view, int flags):
+        self.shape[0] = self.nbytes
+        self.strides[0] = 1
+        view.buf = self.ptr
+        view.obj = self
+        view.len = self.nbytes
+        view.readonly = 0
+        view.itemsize = 1
+        view.format = "B"
+        view.ndim = 1
+        view.shape = self.shape
+        view.strides = self.strides
+        view.suboffsets = NULL
+        view.internal = NULL
+
+    def __releasebuffer__(self, Py_buffer* view):
+        pass
+
+
+cdef object _to_numpy(void** pp, Py_ssize_t nbytes, size_t cap, object dtype):
+    """Hand a mem_resize'd block to a numpy array without copying (the array keeps the owner)."""
+    cdef _Owner o = _Owner.__new__(_Owner)
+    cdef void* p = pp[0]
+    if p == NULL or nbytes == 0:
+        mem_free(p, cap)
+        pp[0] = NULL
+        return np.zeros(0, dtype=dtype)
+    o.ptr = p
+    o.cap = cap
+    o.nbytes = nbytes
+    pp[0] = NULL
+    return np.frombuffer(o, dtype=dtype)
+
+
+cdef class Block:
+    """The parse state and output of one byte span: coordinates, text columns, row numbers.
+
+    Resumable: parse() stops at a record boundary (stop_at / max_records / end of a non-final
+    buffer) and can be called again from `consumed`.
+    """
+    cdef Py_ssize_t ncols
+    cdef Py_ssize_t ntext
+    cdef Py_ssize_t* kind          # per header column: text index >= 0, or KIND_*
+    cdef ByteBuf* text             # ntext column data buffers
+    cdef int64_t** offs            # ntext offset arrays, each rows_cap + 1
+    cdef double* coords            # 2 * rows_cap
+    cdef int64_t* rownum           # rows_cap
+    cdef Py_ssize_t rows
+    cdef Py_ssize_t rows_cap
+    cdef ByteBuf fb_text           # numbers outside the fast grammar: re-read with float()
+    cdef int64_t* fb_offs
+    cdef int64_t* fb_where         # 2 * out_row + (0 lon | 1 lat)
+    cdef int64_t* fb_record
+    cdef Py_ssize_t fb_n
+    cdef Py_ssize_t fb_cap
+    cdef ByteBuf scratch[3]        # unescaped quoted lon / lat / skipped field
+    cdef unsigned char special[256]
+    cdef char delim
+    # progress
+    cdef readonly Py_ssize_t records      # records seen (blank lines are not records)
+    cdef readonly Py_ssize_t consumed     # absolute byte offset after the last complete record
+    cdef readonly int status
+    cdef readonly int detail
+    cdef readonly Py_ssize_t err_record   # 1-based within this block
+    cdef readonly Py_ssize_t err_col
+    cdef readonly Py_ssize_t err_pos      # absolute byte offset
+    cdef readonly bint reached_stop
+
+    def __cinit__(self, kinds, Py_ssize_t ntext, int delim, Py_ssize_t rows_hint=1024,
+                  Py_ssize_t bytes_hint=0):
+        cdef Py_ssize_t i
+        self.ncols = len(kinds)
+        self.ntext = ntext
+        self.kind = <Py_ssize_t*>malloc(max(self.ncols, 1) * sizeof(Py_ssize_t))
+        self.text = <ByteBuf*>calloc(max(ntext, 1), sizeof(ByteBuf))
+        self.offs = <int64_t**>calloc(max(ntext, 1), sizeof(int64_t*))
+        if self.kind == NULL or self.text == NULL or self.offs == NULL:
+            raise MemoryError()
+        for i in range(self.ncols):
+            self.kind[i] = kinds[i]
+        self.rows_cap = max(rows_hint, 16)
+        self.coords = <double*>mem_resize(NULL, 0, 2 * self.rows_cap * sizeof(double))
+        self.rownum = <int64_t*>mem_resize(NULL, 0, self.rows_cap * sizeof(int64_t))
+        if self.coords == NULL or self.rownum == NULL:
+            raise MemoryError()
+        for i in range(ntext):
+            self.offs[i] = <int64_t*>mem_resize(NULL, 0, (self.rows_cap + 1) * sizeof(int64_t))
+            if self.offs[i] == NULL:
+                raise MemoryError()
+            self.offs[i][0] = 0
+            if bytes_hint > 0 and _reserve(&self.text[i], bytes_hint // max(ntext, 1) + 64) != 0:
+                raise MemoryError()
+        memset(self.special, 0, 256)
+        self.special[<unsigned char>delim] = 1
+        self.special[10] = 1
+        self.special[13] = 1
+        self.delim = <char>delim
+        self.fb_cap = 0
+
+    def __dealloc__(self):
+        cdef Py_ssize_t i
+        if self.text != NULL:
+            for i in range(self.ntext):
+                mem_free(self.text[i].data, self.text[i].cap)
+        if self.offs != NULL:
+            for i in range(self.ntext):
+                mem_free(self.offs[i], mem_capacity((self.rows_cap + 1) * sizeof(int64_t)))
+        free(self.text)
+        free(self.offs)
+        free(self.kind)
+        mem_free(self.coords, mem_capacity(2 * self.rows_cap * sizeof(double)))
+        mem_free(self.rownum, mem_capacity(self.rows_cap * sizeof(int64_t)))
+        mem_free(self.fb_text.data, self.fb_text.cap)
+        free(self.fb_offs)
+        free(self.fb_where)
+        free(self.fb_record)
+        mem_free(self.scratch[0].data, self.scratch[0].cap)
+        mem_free(self.scratch[1].data, self.scratch[1].cap)
+        mem_free(self.scratch[2].data, self.scratch[2].cap)
+
+    cdef int _grow_rows(self) noexcept nogil:
+        return self._set_rows_cap(self.rows_cap * 2)
+
+    cdef int _set_rows_cap(self, Py_ssize_t cap) noexcept nogil:
+        """Grow every per-row array to `cap` rows; all or nothing."""
+        cdef Py_ssize_t old = self.rows_cap
+        cdef Py_ssize_t i
+        cdef void* p
+        # Reserve everything first so a failure leaves consistent capacities.
+        p = mem_resize(self.coords, mem_capacity(2 * old * sizeof(double)), 2 * cap * sizeof(double))
+        if p == NULL:
+            return -1
+        self.coords = <double*>p
+        # From here on a failure would leave mixed capacities: grow coords' siblings to `cap`
+        # and, should one fail, keep the others consistent by shrinking the logical cap.
+        p = mem_resize(self.rownum, mem_capacity(old * sizeof(int64_t)), cap * sizeof(int64_t))
+        if p == NULL:
+            return -1
+        self.rownum = <int64_t*>p
+        for i in range(self.ntext):
+            p = mem_resize(self.offs[i], mem_capacity((old + 1) * sizeof(int64_t)),
+                           (cap + 1) * sizeof(int64_t))
+            if p == NULL:
+                return -1
+            self.offs[i] = <int64_t*>p
+        self.rows_cap = cap
+        return 0
+
+    cdef int _add_fallback(self, const char* s, Py_ssize_t n, int64_t where) noexcept nogil:
+        cdef Py_ssize_t cap
+        cdef void* p
+        if self.fb_n + 1 >= self.fb_cap:
+            cap = self.fb_cap * 2 if self.fb_cap else 64
+            p = realloc(self.fb_offs, (cap + 1) * sizeof(int64_t))
+            if p == NULL:
+                return -1
+            self.fb_offs = <int64_t*>p
+            p = realloc(self.fb_where, cap * sizeof(int64_t))
+            if p == NULL:
+                return -1
+            self.fb_where = <int64_t*>p
+            p = realloc(self.fb_record, cap * sizeof(int64_t))
+            if p == NULL:
+                return -1
+            self.fb_record = <int64_t*>p
+            if self.fb_cap == 0:
+                self.fb_offs[0] = 0
+            self.fb_cap = cap
+        if _append(&self.fb_text, s, n) != 0:
+            return -1
+        self.fb_where[self.fb_n] = where
+        self.fb_record[self.fb_n] = self.records
+        self.fb_n += 1
+        self.fb_offs[self.fb_n] = self.fb_text.length
+        return 0
+
+    cdef inline void _fail(self, int status, int detail, Py_ssize_t col, Py_ssize_t pos) noexcept nogil:
+        self.status = status
+        self.detail = detail
+        self.err_record = self.records + 1
+        self.err_col = col
+        self.err_pos = pos
+
+    cdef int _run(self, const char* buf, Py_ssize_t start, Py_ssize_t end, bint final,
+                  Py_ssize_t stop_at, Py_ssize_t max_records) noexcept nogil:
+        """Tokenize buf[start:end]; the outcome is in self.status / consumed / reached_stop."""
+        cdef Py_ssize_t pos = start
+        cdef Py_ssize_t rec_start, fs, col, t, k, r
+        cdef const char* lon_p
+        cdef const char* lat_p
+        cdef Py_ssize_t lon_n, lat_n
+        cdef unsigned char c
+        cdef ByteBuf* dest
+        cdef double v
+        cdef int rc
+        cdef bint incomplete
+        cdef const unsigned char* ubuf = <const unsigned char*>buf
+        cdef unsigned char* special = self.special
+        cdef char delim = self.delim
+        cdef Py_ssize_t ncols = self.ncols
+        self.reached_stop = False
+        while True:
+            # START_RECORD. Blank lines (\n, \r, \r\n) are no records (csv.DictReader skips []).
+            # Every position inside a run of blank lines is a record start too, which makes
+            # the stop_at test exact for the two-thread split.
+            while True:
+                if stop_at >= 0 and pos >= stop_at:
+                    self.reached_stop = True
+                    self.consumed = pos
+                    return 0
+                if pos < end and (buf[pos] == 10 or buf[pos] == 13):
+                    pos += 1
+                    continue
+                break
+            if pos >= end:
+                if final:
+                    self.consumed = pos
+                return 0
+            self.consumed = pos
+            if max_records >= 0 and self.records >= max_records:
+                return 0
+            rec_start = pos
+            if self.rows >= self.rows_cap and self._grow_rows() != 0:
+                self._fail(Status.NO_MEMORY, 0, -1, pos)
+                return 0
+            r = self.rows
+            col = 0
+            lon_n = -1
+            lat_n = -1
+            lon_p = NULL
+            lat_p = NULL
+            incomplete = False
+            while True:
+                # START_FIELD
+                if col >= ncols:
+                    self._fail(Status.BAD_RECORD, DETAIL_TOO_MANY_FIELDS, col, rec_start)
+                    return 0
+                k = self.kind[col]
+                if pos < end and buf[pos] == 34:  # '"'
+                    if k >= 0:
+                        dest = &self.text[k]
+                    elif k == KIND_LON:
+                        dest = &self.scratch[0]
+                    elif k == KIND_LAT:
+                        dest = &self.scratch[1]
+                    else:
+                        dest = &self.scratch[2]
+                    if k < 0:
+                        dest.length = 0
+                    fs = _quoted(buf, pos, end, final, dest, special)
+                    if fs < 0:
+                        if fs == -1:
+                            incomplete = True
+                            break
+                        if fs == -2:
+                            self._fail(Status.TRUNCATED, DETAIL_UNTERMINATED_QUOTE, col, pos)
+                        else:
+                            self._fail(Status.NO_MEMORY, 0, col, pos)
+                        return 0
+                    pos = fs
+                    if k == KIND_LON:
+                        lon_p = dest.data
+                        lon_n = dest.length
+                    elif k == KIND_LAT:
+                        lat_p = dest.data
+                        lat_n = dest.length
+                else:
+                    fs = pos
+                    pos = samsyn_scan(ubuf, pos, end, <unsigned char>delim)
+                    if k >= 0:
+                        if _append_field(&self.text[k], buf + fs, pos - fs, fs + 16 <= end) != 0:
+                            self._fail(Status.NO_MEMORY, 0, col, pos)
+                            return 0
+                    elif k == KIND_LON:
+                        lon_p = buf + fs
+                        lon_n = pos - fs
+                    elif k == KIND_LAT:
+                        lat_p = buf + fs
+                        lat_n = pos - fs
+                if k >= 0:
+                    self.offs[k][r + 1] = self.text[k].length
+                col += 1
+                if pos >= end:
+                    if not final:
+                        incomplete = True
+                    break
+                c = ubuf[pos]
+                pos += 1
+                if c == delim:
+                    continue
+                if c == 13:
+                    if pos < end:
+                        if buf[pos] == 10:
+                            pos += 1
+                    elif not final:
+                        incomplete = True
+                break
+            if incomplete:
+                # Not enough bytes for this record: undo its text; resume at rec_start later.
+                for t in range(self.ntext):
+                    self.text[t].length = self.offs[t][r]
+                self.consumed = rec_start
+                return 0
+            if col != ncols:
+                self._fail(Status.BAD_RECORD, DETAIL_TOO_FEW_FIELDS, col, rec_start)
+                return 0
+            if lon_n == 0:
+                # Legacy: rows without a longitude are skipped; drop their text.
+                for t in range(self.ntext):
+                    self.text[t].length = self.offs[t][r]
+                self.records += 1
+                self.consumed = pos
+                continue
+            if lat_n == 0:
+                self._fail(Status.BAD_NUMBER, DETAIL_EMPTY_LATITUDE, -1, rec_start)
+                return 0
+            rc = parse_decimal(lon_p, lon_n, &v, C_LOCALE)
+            if rc == 0:
+                self.coords[2 * r] = v
+            elif rc == 1:
+                self.coords[2 * r] = 0.0
+                rc = self._add_fallback(lon_p, lon_n, 2 * r)
+            if rc != 0:
+                self._fail(Status.NO_MEMORY, 0, -1, rec_start)
+                return 0
+            rc = parse_decimal(lat_p, lat_n, &v, C_LOCALE)
+            if rc == 0:
+                self.coords[2 * r + 1] = v
+            elif rc == 1:
+                self.coords[2 * r + 1] = 0.0
+                rc = self._add_fallback(lat_p, lat_n, 2 * r + 1)
+            if rc != 0:
+                self._fail(Status.NO_MEMORY, 0, -1, rec_start)
+                return 0
+            self.records += 1
+            self.rownum[r] = self.records
+            self.rows = r + 1
+            self.consumed = pos
+        return 0
+
+    cdef int _check_utf8(self, const char* buf, Py_ssize_t start) noexcept nogil:
+        cdef Py_ssize_t bad
+        if self.consumed <= start:
+            return 0
+        bad = utf8_invalid_at(<const unsigned char*>buf + start, self.consumed - start)
+        if bad >= 0 and self.status == 0:
+            self.status = Status.BAD_TEXT
+            self.detail = DETAIL_BAD_UTF8
+            self.err_pos = start + bad
+            self.err_record = -1
+            self.err_col = -1
+        return 0
+
+    def parse(self, const unsigned char[::1] data, Py_ssize_t start, Py_ssize_t end, bint final,
+              Py_ssize_t stop_at=-1, Py_ssize_t max_records=-1, bint check_utf8=True):
+        """Tokenize data[start:end] (releases the GIL); see the attributes for the outcome."""
+        cdef const char* buf = <const char*>&data[0] if data.shape[0] > 0 else <const char*>""
+        if not (0 <= start <= end <= data.shape[0]):
+            raise ValueError("bad span")
+        self.consumed = start
+        with nogil:
+            self._run(buf, start, end, final, stop_at, max_records)
+            if check_utf8:
+                self._check_utf8(buf, start)
+        return self.status
+
+    @property
+    def nrows(self):
+        return self.rows
+
+    def fallbacks(self):
+        """[(text bytes, 2 * row + which, record)] for numbers outside the fast grammar."""
+        cdef Py_ssize_t i
+        out = []
+        for i in range(self.fb_n):
+            out.append((PyBytes_FromStringAndSize(self.fb_text.data + self.fb_offs[i],
+                                                  self.fb_offs[i + 1] - self.fb_offs[i]),
+                        self.fb_where[i], self.fb_record[i]))
+        return out
+
+    def set_coord(self, Py_ssize_t where, double v):
+        if not 0 <= where < 2 * self.rows:
+            raise IndexError(where)
+        self.coords[where] = v
+
+    def append_block(self, Block other):
+        """Append another block's rows (the second half of a split parse) to this one."""
+        cdef Py_ssize_t t, i, n = other.rows, base_rows = self.rows, base_rec = self.records
+        cdef int64_t shift
+        cdef void* p
+        cdef Py_ssize_t need = self.rows + n
+        cdef int64_t* dst
+        cdef int64_t* src
+        cdef int rc
+        if other.ntext != self.ntext:
+            raise ValueError("blocks of different layouts")
+        if need > self.rows_cap:
+            with nogil:
+                rc = self._set_rows_cap(need)
+            if rc != 0:
+                raise MemoryError()
+        with nogil:
+            memcpy(self.coords + 2 * base_rows, other.coords, 2 * n * sizeof(double))
+            for i in range(n):
+                self.rownum[base_rows + i] = other.rownum[i] + base_rec
+            for t in range(self.ntext):
+                shift = self.text[t].length
+                if _append(&self.text[t], other.text[t].data, other.text[t].length) != 0:
+                    p = NULL
+                    break
+                dst = self.offs[t] + base_rows + 1
+                src = other.offs[t] + 1
+                for i in range(n):
+                    dst[i] = src[i] + shift
+        self.rows = need
+        self.records += other.records
+        self.consumed = other.consumed
+
+    def take(self):
+        """Move the outputs into numpy arrays: (coords (N,2), row_numbers (N,), [(offsets, data)])."""
+        cdef Py_ssize_t t, n = self.rows
+        cdef void* p
+        cdef size_t rc = self.rows_cap
+        coords = _to_numpy(<void**>&self.coords, 2 * n * sizeof(double),
+                           mem_capacity(2 * rc * sizeof(double)), np.float64).reshape(n, 2)
+        rownum = _to_numpy(<void**>&self.rownum, n * sizeof(int64_t),
+                           mem_capacity(rc * sizeof(int64_t)), np.int64)
+        cols = []
+        for t in range(self.ntext):
+            offs = _to_numpy(<void**>&self.offs[t], (n + 1) * sizeof(int64_t),
+                             mem_capacity((rc + 1) * sizeof(int64_t)), np.int64)
+            if n == 0:
+                offs = np.zeros(1, dtype=np.int64)
+            if self.text[t].length == 0:
+                mem_free(self.text[t].data, self.text[t].cap)
+                self.text[t].data = NULL
+                data = np.zeros(0, dtype=np.uint8)
+            else:
+                data = _to_numpy(<void**>&self.text[t].data, self.text[t].length,
+                                 self.text[t].cap, np.uint8)
+            self.text[t].length = 0
+            self.text[t].cap = 0
+            cols.append((offs, data))
+        self.rows = 0
+        self.rows_cap = 0
+        return coords, rownum, cols
+
+
+def parse_header(const unsigned char[::1] data, Py_ssize_t start, Py_ssize_t end, int delim,
+                 bint final):
+    """Read the first record of data[start:end] as a list of bytes fields.
+
+    Returns (fields, position after the record) or None when the record is incomplete
+    (only possible when not final). Same quoting rules as Block; leading blank lines skipped.
+    """
+    cdef Py_ssize_t pos = start
+    cdef Py_ssize_t fs
+    cdef unsigned char c
+    cdef bytearray field
+    fields = []
+    while pos < end and (data[pos] == 10 or data[pos] == 13):
+        pos += 1
+    if pos >= end:
+        return ([], pos) if final else None
+    while True:
+        field = bytearray()
+        if pos < end and data[pos] == 34:
+            fs = pos
+            pos += 1
+            while True:
+                if pos >= end:
+                    if not final:
+                        return None
+                    raise ValueError("unterminated quoted field in the header")
+                c = data[pos]
+                pos += 1
+                if c == 34:
+                    if pos < end and data[pos] == 34:
+                        field.append(34)
+                        pos += 1
+                        continue
+                    if pos >= end and not final:
+                        return None
+                    break
+                field.append(c)
+        while pos < end and data[pos] != delim and data[pos] != 10 and data[pos] != 13:
+            field.append(data[pos])
+            pos += 1
+        fields.append(bytes(field))
+        if pos >= end:
+            if not final:
+                return None
+            return fields, pos
+        c = data[pos]
+        pos += 1
+        if c == delim:
+            continue
+        if c == 13:
+            if pos < end:
+                if data[pos] == 10:
+                    pos += 1
+            elif not final:
+                return None
+        return fields, pos
+
+
+def decode_strings(const unsigned char[::1] data, const int64_t[::1] offsets):
+    """list[str] of the UTF-8 slices data[offsets[i]:offsets[i+1]] (one C loop, no bytes copies)."""
+    cdef Py_ssize_t i, n = offsets.shape[0] - 1
+    cdef const char* base = <const char*>&data[0] if data.shape[0] > 0 else <const char*>""
+    cdef list out = [None] * max(n, 0)
+    cdef int64_t a, b
+    for i in range(n):
+        a = offsets[i]
+        b = offsets[i + 1]
+        out[i] = PyUnicode_DecodeUTF8(base + a, b - a, NULL)
+    return out
+
+
+def find_split(const unsigned char[::1] data, Py_ssize_t start, Py_ssize_t end):
+    """Offset just after the first newline at or after the middle of data[start:end], or -1."""
+    cdef Py_ssize_t mid = start + (end - start) // 2
+    cdef const char* base = <const char*>&data[0]
+    cdef const char* q
+    if end - mid <= 1:
+        return -1
+    q = <const char*>memchr(base + mid, 10, end - mid)
+    if q == NULL:
+        q = <const char*>memchr(base + mid, 13, end - mid)
+        if q == NULL:
+            return -1
+    if q - base + 1 >= end:
+        return -1
+    return q - base + 1

@@ -1,0 +1,453 @@
+"""Point CSV files (the legacy ``upload_csv_file``) into coordinate and compact text-column buffers.
+
+Semantics (contract NOTES.md §10): the header names the columns; ``Longitude``/``Latitude``
+(configurable) become ``coords``; every other column is kept as text, exactly as
+``csv.DictReader`` yields it. Rows whose longitude is empty are skipped. A row with a longitude
+but an empty or invalid latitude (or an invalid longitude) rejects the whole file with a
+KernelError naming the row. Quoting follows RFC 4180 as Python's ``csv`` module reads it
+(doubled quotes, embedded delimiters and newlines, ``\\r\\n``/``\\r``/``\\n`` line ends, blank
+lines ignored, text after a closing quote kept). Deliberate differences from the legacy, all
+rejections or clean-ups of input it mishandled: a UTF-8 BOM is dropped (the legacy glued it to
+the first column name), ragged rows and an unterminated quote at the end of the data are errors
+(the csv module padded / silently closed them), NaN or infinite coordinates are errors.
+Numbers are read exactly as Python's ``float()`` reads them (same value, bit for bit).
+"""
+from __future__ import annotations
+
+import codecs
+import math
+import mmap
+import os
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, Union
+
+import numpy as np
+
+from samsyn_fast import _csv
+from samsyn_fast.errors import KernelError
+
+__all__ = ["CsvPoints", "StringColumn", "iter_csv_points", "read_csv_points"]
+
+PathOrBytes = Union[str, "os.PathLike[str]", bytes, bytearray, memoryview]
+
+_BOM = b"\xef\xbb\xbf"
+_PARALLEL_MIN_BYTES = 1 << 20       # below this one thread is faster than starting a second
+_STATUS_BAD_NUMBER = 6
+_STATUS_NAN = 7
+_STATUS_BAD_TEXT = 9
+_STATUS_BAD_RECORD = 10
+_STATUS_TRUNCATED = 2
+_STATUS_BAD_INPUT = 12
+
+
+class StringColumn:
+    """A text column: UTF-8 ``data`` (uint8) and ``offsets`` (int64); item i is
+    ``data[offsets[i]:offsets[i+1]]``. No Python object per cell until you ask for one."""
+
+    __slots__ = ("data", "offsets")
+
+    def __init__(self, offsets: np.ndarray, data: np.ndarray) -> None:
+        self.offsets = offsets
+        self.data = data
+
+    def __len__(self) -> int:
+        return int(self.offsets.shape[0] - 1)
+
+    def __getitem__(self, i: int) -> str:
+        n = len(self)
+        if not isinstance(i, (int, np.integer)):
+            raise TypeError("StringColumn indices must be integers (use .slice for ranges)")
+        if i < 0:
+            i += n
+        if not 0 <= i < n:
+            raise IndexError("StringColumn index out of range")
+        a, b = int(self.offsets[i]), int(self.offsets[i + 1])
+        return self.data[a:b].tobytes().decode("utf-8")
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.to_list())
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, StringColumn):
+            return self.to_list() == other.to_list()
+        if isinstance(other, list):
+            return self.to_list() == other
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        head = self.to_list()[:3] if len(self) <= 3 else [self[0], self[1], self[2], "..."]
+        return f"StringColumn({len(self)} items: {head!r})"
+
+    def slice(self, start: int, stop: int) -> StringColumn:
+        """Rows [start, stop) as a view (shares the data)."""
+        return StringColumn(self.offsets[start:stop + 1], self.data)
+
+    def to_list(self) -> list[str]:
+        """All values as Python strings (one C loop)."""
+        return _csv.decode_strings(self.data, np.ascontiguousarray(self.offsets))
+
+    def to_arrow(self) -> Any:
+        """A ``pyarrow.large_string`` array over the same bytes (no copy when offsets start at 0)."""
+        import pyarrow as pa
+
+        offs = self.offsets
+        if offs.shape[0] and offs[0] != 0:
+            offs = offs - offs[0]
+            data = self.data[int(self.offsets[0]):int(self.offsets[-1])]
+        else:
+            data = self.data
+        return pa.LargeStringArray.from_buffers(
+            len(self), pa.py_buffer(np.ascontiguousarray(offs)), pa.py_buffer(np.ascontiguousarray(data)))
+
+
+@dataclass(frozen=True, slots=True)
+class CsvPoints:
+    """Points read from a CSV file.
+
+    Attributes:
+        coords: (N, 2) float64 longitude/latitude of the kept rows.
+        row_numbers: (N,) int64, the 1-based data row of each point, counted as
+            ``enumerate(csv.DictReader(f), 1)`` counts (skipped rows count, blank lines do not).
+        columns: the other header columns in file order, as text (a duplicated name keeps its
+            last column, as csv.DictReader does).
+        fieldnames: the whole header.
+        lon: name of the longitude column. lat: name of the latitude column.
+    """
+
+    coords: np.ndarray
+    row_numbers: np.ndarray
+    columns: dict[str, StringColumn]
+    fieldnames: tuple[str, ...]
+    lon: str
+    lat: str
+
+    def __len__(self) -> int:
+        return int(self.coords.shape[0])
+
+    def metadata(self, i: int) -> dict[str, str]:
+        """The text columns of point i as a dict (the legacy ``metadata``)."""
+        return {name: col[i] for name, col in self.columns.items()}
+
+    def records(self) -> list[dict[str, str]]:
+        """Every point's metadata dict (convenient, not fast)."""
+        lists = {name: col.to_list() for name, col in self.columns.items()}
+        names = list(lists)
+        return [dict(zip(names, vals)) for vals in zip(*lists.values())] if names else [
+            {} for _ in range(len(self))]
+
+    def slice(self, start: int, stop: int) -> CsvPoints:
+        """Points [start, stop) as views."""
+        return CsvPoints(self.coords[start:stop], self.row_numbers[start:stop],
+                         {k: c.slice(start, stop) for k, c in self.columns.items()},
+                         self.fieldnames, self.lon, self.lat)
+
+
+# ----------------------------------------------------------------------------------------------
+
+class _Layout:
+    """The header and what the tokenizer does with each column."""
+
+    def __init__(self, names: list[str], lon: str, lat: str) -> None:
+        if lon == lat:
+            raise ValueError("lon and lat must name two different columns")
+        missing = [c for c in (lon, lat) if c not in names]
+        if missing:
+            raise ValueError(
+                f"CSV header has no {' / '.join(repr(m) for m in missing)} column; "
+                f"columns found: {names!r}")
+        last = {name: i for i, name in enumerate(names)}
+        kinds: list[int] = []
+        text_names: list[str] = []
+        for i, name in enumerate(names):
+            if name == lon:
+                kinds.append(-2 if last[name] == i else -1)
+            elif name == lat:
+                kinds.append(-3 if last[name] == i else -1)
+            elif last[name] != i:
+                kinds.append(-1)         # a later column of the same name wins (DictReader)
+            else:
+                kinds.append(len(text_names))
+                text_names.append(name)
+        self.names = names
+        self.kinds = kinds
+        self.text_names = text_names
+        self.lon = lon
+        self.lat = lat
+
+
+def _line_of(data: Any, pos: int) -> int:
+    """1-based physical line holding byte `pos` (only computed for error messages)."""
+    head = bytes(memoryview(data)[:max(pos, 0)])
+    n = head.count(b"\n")
+    return 1 + (n if n or b"\r" not in head else head.count(b"\r"))
+
+
+def _raise_block_error(block: _csv.Block, layout: _Layout, data: Any, record_base: int,
+                       line_base: int, encoding: str) -> None:
+    status, detail = block.status, block.detail
+    rec = record_base + block.err_record
+    line = line_base + _line_of(data, block.err_pos) - 1
+    ncols = len(layout.names)
+    if detail == _csv.Detail.DETAIL_TOO_MANY_FIELDS:
+        msg = f"more fields than the header's {ncols}"
+    elif detail == _csv.Detail.DETAIL_TOO_FEW_FIELDS:
+        msg = f"{block.err_col} fields, the header has {ncols}"
+    elif detail == _csv.Detail.DETAIL_EMPTY_LATITUDE:
+        msg = f"a {layout.lon!r} value but an empty {layout.lat!r}"
+    elif detail == _csv.Detail.DETAIL_UNTERMINATED_QUOTE:
+        msg = "unterminated quoted field"
+    elif detail == _csv.Detail.DETAIL_BAD_UTF8:
+        msg = f"text is not valid {encoding}"
+    else:
+        msg = None
+    if detail in (_csv.Detail.DETAIL_UNTERMINATED_QUOTE, _csv.Detail.DETAIL_BAD_UTF8):
+        where = f"csv line {line}"
+    else:
+        where = f"csv row {rec} (line {line})"
+    raise KernelError(status, msg, where)
+
+
+def _resolve_fallbacks(block: _csv.Block, layout: _Layout, record_base: int) -> None:
+    """Numbers outside the fast grammar: Python's float() decides, as the legacy did."""
+    for text, where, record in block.fallbacks():
+        name = layout.lat if where & 1 else layout.lon
+        rec = record_base + record + 1
+        try:
+            s = text.decode("utf-8")
+            v = float(s)
+        except (UnicodeDecodeError, ValueError):
+            raise KernelError(_STATUS_BAD_NUMBER,
+                              f"could not convert {name!r} value {text.decode('utf-8', 'replace')!r} "
+                              f"to float", f"csv row {rec}") from None
+        if not math.isfinite(v):
+            raise KernelError(_STATUS_NAN, f"{name!r} value {s!r} is not a finite number",
+                              f"csv row {rec}")
+        block.set_coord(where, v)
+
+
+def _check_finite(block_coords: np.ndarray, rownum: np.ndarray, layout: _Layout,
+                  record_base: int) -> None:
+    # The fast grammar cannot produce NaN; only overflow ('1e999') gives inf.
+    bad = ~np.isfinite(block_coords)
+    if bad.any():
+        i, j = np.argwhere(bad)[0]
+        name = layout.lat if j else layout.lon
+        raise KernelError(_STATUS_NAN, f"{name!r} value overflows to infinity",
+                          f"csv row {record_base + int(rownum[i])}")
+
+
+def _parse_span(data: Any, start: int, end: int, layout: _Layout, delim: int, final: bool,
+                threads: int, record_base: int, line_base: int, encoding: str,
+                rows_hint: int) -> _csv.Block:
+    """Tokenize data[start:end] (split in two threads when big); fallbacks resolved, errors raised."""
+    ntext = len(layout.text_names)
+    size = end - start
+    split = -1
+    if threads >= 2 and size >= _PARALLEL_MIN_BYTES:
+        split = _csv.find_split(data, start, end)
+    if split < 0:
+        block = _csv.Block(layout.kinds, ntext, delim, rows_hint, size)
+        block.parse(data, start, end, final)
+        if block.status:
+            _raise_block_error(block, layout, data, record_base, line_base, encoding)
+        _resolve_fallbacks(block, layout, record_base)
+        return block
+    # Two halves, the second parsed speculatively from the line after the middle. The first
+    # thread stops at its first record start at or after the split: if that is exactly the
+    # split, the second half was parsed from a true record start (the tokenizer state there is
+    # the same), otherwise a quoted newline straddled the split and the first thread carries on.
+    a = _csv.Block(layout.kinds, ntext, delim, rows_hint // 2 + 16, split - start)
+    b = _csv.Block(layout.kinds, ntext, delim, rows_hint // 2 + 16, end - split)
+    worker = threading.Thread(target=b.parse, args=(data, split, end, final), daemon=True)
+    worker.start()
+    try:
+        a.parse(data, start, end, final, split)
+    finally:
+        worker.join()
+    if a.status:
+        _raise_block_error(a, layout, data, record_base, line_base, encoding)
+    if not (a.reached_stop and a.consumed == split):
+        a.parse(data, a.consumed, end, final)
+        if a.status:
+            _raise_block_error(a, layout, data, record_base, line_base, encoding)
+        _resolve_fallbacks(a, layout, record_base)
+        return a
+    if b.status:
+        _raise_block_error(b, layout, data, record_base + a.records, line_base, encoding)
+    _resolve_fallbacks(a, layout, record_base)
+    _resolve_fallbacks(b, layout, record_base + a.records)
+    a.append_block(b)
+    return a
+
+
+def _finish(block: _csv.Block, layout: _Layout, record_base: int) -> CsvPoints:
+    coords, rownum, cols = block.take()
+    if record_base:
+        rownum += record_base
+    _check_finite(coords, rownum, layout, 0)
+    columns = {name: StringColumn(offs, data) for name, (offs, data) in zip(layout.text_names, cols)}
+    return CsvPoints(coords, rownum, columns, tuple(layout.names), layout.lon, layout.lat)
+
+
+def _check_args(delimiter: str) -> int:
+    if len(delimiter) != 1 or ord(delimiter) > 127 or delimiter in "\"\r\n":
+        raise ValueError("delimiter must be one ASCII character other than '\"', '\\r', '\\n'")
+    return ord(delimiter)
+
+
+def _is_utf8(encoding: str) -> bool:
+    return codecs.lookup(encoding).name in ("utf-8", "utf-8-sig")
+
+
+def _header(data: Any, start: int, end: int, delim: int, final: bool, encoding: str,
+            lon: str, lat: str) -> tuple[_Layout, int] | None:
+    got = _csv.parse_header(data, start, end, delim, final)
+    if got is None:
+        return None
+    fields, pos = got
+    if not fields:
+        raise ValueError("CSV has no header line")
+    try:
+        names = [f.decode("utf-8") for f in fields]
+    except UnicodeDecodeError:
+        raise KernelError(_STATUS_BAD_TEXT, f"header is not valid {encoding}", "csv") from None
+    return _Layout(names, lon, lat), pos
+
+
+def _rows_hint(data: Any, start: int, end: int) -> int:
+    sample = bytes(memoryview(data)[start:min(end, start + 65536)])
+    lines = sample.count(b"\n") or sample.count(b"\r") or 1
+    return int((end - start) * lines / max(len(sample), 1) * 1.05) + 16
+
+
+def read_csv_points(path_or_bytes: PathOrBytes, *, lon: str = "Longitude", lat: str = "Latitude",
+                    encoding: str = "utf-8", delimiter: str = ",", threads: int = 2) -> CsvPoints:
+    """Read a whole point CSV file.
+
+    Args:
+        path_or_bytes: a file path, or the file's bytes.
+        lon: longitude column name. lat: latitude column name.
+        encoding: the file's text encoding (anything but UTF-8 is recoded to UTF-8 first).
+        delimiter: one ASCII character.
+        threads: 1 or 2 tokenizer threads (2 splits big inputs at a line end).
+
+    Returns:
+        CsvPoints with (N, 2) float64 coords, row numbers and text columns.
+
+    Raises:
+        ValueError: missing lon/lat column, no header, bad arguments.
+        KernelError: (a ValueError) ragged row, empty latitude, invalid number, bad text, with
+            the row number.
+    """
+    delim = _check_args(delimiter)
+    mm = None
+    if isinstance(path_or_bytes, (bytes, bytearray, memoryview)):
+        data: Any = path_or_bytes
+        if isinstance(data, memoryview) and not data.c_contiguous:
+            data = data.tobytes()
+    else:
+        with open(path_or_bytes, "rb") as f:
+            size = os.fstat(f.fileno()).st_size
+            if size == 0:
+                data = b""
+            else:
+                flags = mmap.MAP_PRIVATE | getattr(mmap, "MAP_POPULATE", 0)
+                mm = mmap.mmap(f.fileno(), 0, flags=flags, prot=mmap.PROT_READ)
+                data = mm
+    try:
+        if not _is_utf8(encoding):
+            data = bytes(data).decode(encoding).encode("utf-8")
+        end = len(data)
+        start = 3 if bytes(memoryview(data)[:3]) == _BOM else 0
+        layout, pos = _header(data, start, end, delim, True, encoding, lon, lat)  # type: ignore[misc]
+        block = _parse_span(data, pos, end, layout, delim, True, threads, 0, 1, encoding,
+                            _rows_hint(data, pos, end))
+        return _finish(block, layout, 0)
+    finally:
+        if mm is not None:
+            try:
+                mm.close()
+            except BufferError:   # an exception traceback still holds a view; GC closes it
+                pass
+
+
+def iter_csv_points(path_or_bytes: PathOrBytes, *, lon: str = "Longitude", lat: str = "Latitude",
+                    encoding: str = "utf-8", delimiter: str = ",", chunk_rows: int = 200_000,
+                    threads: int = 2, block_bytes: int | None = None) -> Iterator[CsvPoints]:
+    """Stream a point CSV file in chunks of at most `chunk_rows` points, with bounded memory.
+
+    Same semantics and errors as read_csv_points; row numbers count from the file's start.
+    An error is raised when the chunk holding the bad row is parsed (earlier chunks were
+    already yielded). Memory stays around `block_bytes` (default: about chunk_rows rows).
+    """
+    if chunk_rows < 1:
+        raise ValueError("chunk_rows must be >= 1")
+    delim = _check_args(delimiter)
+    if isinstance(path_or_bytes, (bytes, bytearray, memoryview)):
+        import io
+        f: Any = io.BytesIO(bytes(path_or_bytes))
+        close = False
+    else:
+        f = open(path_or_bytes, "rb")
+        close = True
+    try:
+        yield from _iter(f, lon, lat, encoding, delim, chunk_rows, threads, block_bytes)
+    finally:
+        if close:
+            f.close()
+
+
+def _iter(f: Any, lon: str, lat: str, encoding: str, delim: int, chunk_rows: int, threads: int,
+          block_bytes: int | None) -> Iterator[CsvPoints]:
+    decoder = None if _is_utf8(encoding) else codecs.getincrementaldecoder(encoding)()
+    eof = False
+
+    def read(n: int) -> bytes:
+        nonlocal eof
+        raw = f.read(n)
+        if not raw:
+            eof = True
+        if decoder is not None:
+            return decoder.decode(raw, final=not raw).encode("utf-8")
+        return raw
+
+    step = block_bytes or (4 << 20)
+    pending = read(step)
+    if pending.startswith(_BOM):
+        pending = pending[3:]
+    while True:
+        got = _header(pending, 0, len(pending), delim, eof, encoding, lon, lat)
+        if got is not None:
+            break
+        pending += read(step)
+    layout, pos = got
+    line_base = pending.count(b"\n", 0, pos) + 1   # line of the first byte after the header
+    pending = pending[pos:]
+    record_base = 0
+    per_record = None
+    while True:
+        if not eof and len(pending) < step:
+            pending += read(step - len(pending))
+        block = _parse_span(pending, 0, len(pending), layout, delim, eof, threads, record_base,
+                            line_base, encoding, _rows_hint(pending, 0, len(pending)))
+        consumed, records = block.consumed, block.records
+        if records == 0 and consumed == 0 and not eof:
+            step *= 2               # one record larger than the block: read more
+            continue
+        points = _finish(block, layout, record_base)
+        for s in range(0, len(points), chunk_rows):
+            yield points.slice(s, s + chunk_rows)
+        line_base += pending.count(b"\n", 0, consumed)
+        record_base += records
+        pending = pending[consumed:]
+        if per_record is None and records and block_bytes is None:
+            per_record = consumed / records
+            step = max(1 << 20, int(per_record * chunk_rows))
+        if eof and not pending:
+            return
+        if eof and consumed == 0:
+            return
