@@ -19,15 +19,9 @@ from geoalchemy2 import alembic_helpers
 from sqlalchemy import create_engine, pool
 from sqlalchemy.engine import Connection
 
+from samsyn.db.migrate import normalize_url
+
 config = context.config
-
-
-def _normalize(url: str) -> str:
-    # Plain libpq-style URLs (postgres://, postgresql://) mean psycopg 3 here.
-    for prefix in ("postgres://", "postgresql://"):
-        if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix):]
-    return url
 
 
 def _url() -> str:
@@ -36,7 +30,7 @@ def _url() -> str:
     if not url:
         raise RuntimeError("no database: pass -x url=..., set DATABASE_URL, or call "
                            "samsyn.db.migrate with a URL")
-    return _normalize(url)
+    return normalize_url(url)
 
 
 def _target_metadata() -> Any:

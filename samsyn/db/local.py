@@ -38,6 +38,7 @@ __all__ = [
     "PostgresBinariesMissing",
     "ensure_local_cluster",
     "find_pg_bindir",
+    "temporary_cluster",
 ]
 
 APT_PACKAGES = "postgresql postgresql-contrib postgis postgresql-15-postgis-3"
@@ -438,3 +439,22 @@ def ensure_local_cluster(data_dir: Path, *, port: int | None = None,
         cluster = LocalCluster(data_dir, chosen, socket_dir, bindir)
         _wait_ready(cluster)
         return cluster
+
+
+@contextlib.contextmanager
+def temporary_cluster(*, for_tests: bool = True, prefix: str = "samsyn-pg-") -> Iterator[LocalCluster]:
+    """A throwaway cluster in a new temporary directory, stopped and deleted on exit.
+
+    The directory is made world-searchable (not a 0700 pytest tmp dir) because the server may
+    run as the ``postgres`` OS user.
+    """
+    base = Path(tempfile.mkdtemp(prefix=prefix))
+    try:
+        os.chmod(base, 0o755)
+        cluster = ensure_local_cluster(base / "pgdata", for_tests=for_tests)
+        try:
+            yield cluster
+        finally:
+            cluster.stop(mode="immediate")
+    finally:
+        shutil.rmtree(base, ignore_errors=True)

@@ -9,6 +9,7 @@ open SQLAlchemy ``Connection`` (then it runs inside the caller's transaction).
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 from collections.abc import Iterator
 from importlib import resources
@@ -40,8 +41,8 @@ Target = str | Connection
 
 
 def normalize_url(url: str) -> str:
-    """Read libpq-style ``postgres://``/``postgresql://`` URLs as psycopg 3 URLs."""
-    for prefix in ("postgres://", "postgresql://"):
+    """Read ``postgres://``/``postgresql://``/``postgis://`` URLs as psycopg 3 URLs."""
+    for prefix in ("postgres://", "postgresql://", "postgis://"):
         if url.startswith(prefix):
             return "postgresql+psycopg://" + url[len(prefix):]
     return url
@@ -113,8 +114,9 @@ def current_revision(target: Target) -> str | None:
         return MigrationContext.configure(conn).get_current_revision()
 
 
+@functools.cache
 def head_revision() -> str:
-    """The newest revision of samsyn's migrations."""
+    """The newest revision of samsyn's migrations (read once per process)."""
     head = ScriptDirectory.from_config(alembic_config()).get_current_head()
     if head is None:  # pragma: no cover - the repository always ships revisions
         raise RuntimeError("no Alembic revisions found")

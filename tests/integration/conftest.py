@@ -7,16 +7,14 @@ one per session, which saves the ~1 s initdb.
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
-import tempfile
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from samsyn.db.local import LocalCluster, ensure_local_cluster
+from samsyn.db.local import LocalCluster, ensure_local_cluster, temporary_cluster
 
 REPO = Path(__file__).resolve().parents[2]
 LEGACY_DUMP = REPO / "contract" / "legacy-schema.sql"
@@ -30,14 +28,8 @@ def pg_cluster() -> Iterator[LocalCluster]:
         yield ensure_local_cluster(Path(persistent), for_tests=True)
         return
     # Not tmp_path_factory: pytest's base dir is 0700 and the server may run as `postgres`.
-    base = Path(tempfile.mkdtemp(prefix="samsyn-test-pg-"))
-    os.chmod(base, 0o755)
-    cluster = ensure_local_cluster(base / "pgdata", for_tests=True)
-    try:
+    with temporary_cluster(prefix="samsyn-test-pg-") as cluster:
         yield cluster
-    finally:
-        cluster.stop(mode="immediate")
-        shutil.rmtree(base, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
