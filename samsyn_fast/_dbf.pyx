@@ -9,8 +9,10 @@ index that failed; samsyn_fast.shapefile turns that into a KernelError naming th
 import numpy as np
 
 cimport numpy as cnp
-from libc.stdint cimport INT64_MIN, int64_t, uint8_t, uint64_t
+from libc.math cimport NAN
+from libc.stdint cimport INT64_MIN, int32_t, int64_t, uint8_t, uint64_t
 from libc.stdlib cimport strtod
+from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy
 
 from samsyn_fast._status cimport Status
@@ -41,94 +43,92 @@ def deleted_flags(const uint8_t[::1] buf, int64_t reclen, int64_t n):
     return out
 
 
-cdef inline bint _is_blank(uint8_t c) noexcept nogil:
-    return c == 32 or c == 0 or c == 9 or c == 13 or c == 10
-
-
-cdef inline void _trim(const uint8_t* f, int64_t size, int64_t* a, int64_t* b) noexcept nogil:
-    """Number field: cut at the first NUL, strip blanks both sides."""
-    cdef int64_t s = 0, e = 0
-    while e < size and f[e] != 0:
-        e += 1
-    while s < e and _is_blank(f[s]):
-        s += 1
-    while e > s and _is_blank(f[e - 1]):
-        e -= 1
-    a[0] = s
-    b[0] = e
+cdef inline bint _is_space(uint8_t c) noexcept nogil:
+    return c == 32 or c == 9 or c == 13 or c == 10
 
 
 cdef Status _parse_number(const uint8_t* f, int64_t size, bint as_int, double* dv,
                           int64_t* iv, bint* isnull) noexcept nogil:
-    """Parse one N/F value: [sign] digits [. digits] [e [sign] digits], blanks around.
+    """Parse one N/F value: blanks, [sign] digits [. digits] [e [sign] digits], blanks.
 
-    Blank or all-'*' (QGIS/dBase overflow marker) is null. Doubles are correctly rounded:
-    Clinger's fast path (<= 15 significant digits, |exp10| <= 22) else strtod (glibc rounds
-    correctly), so results equal Python's float(text). Integers of a decimals=0 field with a
-    fraction are truncated toward zero, as pyshp int(float(text)) and GDAL atoi do.
+    As pyshp: the value ends at the first NUL; blank or all-'*' (QGIS/dBase overflow marker)
+    is null. Doubles are correctly rounded: Clinger's fast path (<= 15 significant digits,
+    |exp10| <= 22) else strtod (glibc rounds correctly), so results equal Python's
+    float(text). An integer field holding a fraction is truncated toward zero, as pyshp's
+    int(float(text)) and GDAL's atoi do. One forward scan, no copies on the fast path.
     """
-    cdef int64_t a, b, i, nd = 0, frac = 0, e10 = 0, expv = 0
+    cdef int64_t i = 0, a, numend, nd = 0, frac = 0, e10 = 0, expv = 0
     cdef uint64_t m = 0
+    cdef unsigned int d
     cdef bint neg = False, any_digit = False, has_exp = False, exp_neg = False, dot = False
-    cdef bint all_star = True
     cdef char tmp[400]
     cdef double v
-    cdef uint8_t c
-    _trim(f, size, &a, &b)
     isnull[0] = False
-    if a == b:
+    while i < size and _is_space(f[i]):
+        i += 1
+    if i == size or f[i] == 0:
         isnull[0] = True
         return Status.OK
-    for i in range(a, b):
-        if f[i] != 42:
-            all_star = False
-            break
-    if all_star:
+    if f[i] == 42:
+        while i < size and f[i] != 0:
+            if not (f[i] == 42 or _is_space(f[i])):
+                return Status.BAD_NUMBER
+            i += 1
         isnull[0] = True
         return Status.OK
-    i = a
+    a = i
     if f[i] == 43 or f[i] == 45:
         neg = f[i] == 45
         i += 1
-    while i < b:
-        c = f[i]
-        if 48 <= c <= 57:
+    while i < size:
+        d = <unsigned int>f[i] - 48
+        if d > 9:
+            break
+        any_digit = True
+        if m != 0 or d != 0:
+            if nd < 19:
+                m = m * 10 + d
+                nd += 1
+            else:
+                e10 += 1          # digits beyond 19 scale by ten (strtod path anyway)
+        i += 1
+    if i < size and f[i] == 46:
+        dot = True
+        i += 1
+        while i < size:
+            d = <unsigned int>f[i] - 48
+            if d > 9:
+                break
             any_digit = True
-            if m == 0 and c == 48:
-                if dot:
+            if m != 0 or d != 0:
+                if nd < 19:
+                    m = m * 10 + d
+                    nd += 1
                     frac += 1
             else:
-                if nd < 19:
-                    m = m * 10 + (c - 48)
-                    nd += 1
-                    if dot:
-                        frac += 1
-                elif not dot:
-                    e10 += 1     # digits beyond 19 before the point scale by ten
+                frac += 1
             i += 1
-        elif c == 46 and not dot:
-            dot = True
-            i += 1
-        else:
-            break
     if not any_digit:
         return Status.BAD_NUMBER
-    if i < b and (f[i] == 101 or f[i] == 69):
+    if i < size and (f[i] == 101 or f[i] == 69):
         has_exp = True
         i += 1
-        if i < b and (f[i] == 43 or f[i] == 45):
+        if i < size and (f[i] == 43 or f[i] == 45):
             exp_neg = f[i] == 45
             i += 1
-        if i >= b or not (48 <= f[i] <= 57):
+        if i >= size or not (48 <= f[i] <= 57):
             return Status.BAD_NUMBER
-        while i < b and 48 <= f[i] <= 57:
+        while i < size and 48 <= f[i] <= 57:
             if expv < 100000:
                 expv = expv * 10 + (f[i] - 48)
             i += 1
-    if i != b:
-        return Status.BAD_NUMBER
+    numend = i
+    while i < size and f[i] != 0:
+        if not _is_space(f[i]):
+            return Status.BAD_NUMBER
+        i += 1
     if as_int and not dot and not has_exp and e10 == 0:
-        # at most 18 digits fit: the field is <= 18 bytes wide
+        # at most 18 digits: integer fields are <= 18 bytes wide
         iv[0] = -<int64_t>m if neg else <int64_t>m
         return Status.OK
     e10 -= frac
@@ -140,15 +140,14 @@ cdef Status _parse_number(const uint8_t* f, int64_t size, bint as_int, double* d
             v = v / POW10[-e10]
         else:
             v = v * POW10[e10]
+        if neg:
+            v = -v
     else:
-        if b - a >= 399:
+        if numend - a >= 399:
             return Status.BAD_NUMBER
-        memcpy(tmp, f + a, b - a)
-        tmp[b - a] = 0
+        memcpy(tmp, f + a, numend - a)
+        tmp[numend - a] = 0
         v = strtod(tmp, NULL)
-        neg = False
-    if neg:
-        v = -v
     if as_int:
         if not (-9.2e18 < v < 9.2e18):
             return Status.OUT_OF_RANGE
@@ -156,58 +155,6 @@ cdef Status _parse_number(const uint8_t* f, int64_t size, bint as_int, double* d
     else:
         dv[0] = v
     return Status.OK
-
-
-def decode_numeric(const uint8_t[::1] buf, int64_t reclen, const int64_t[::1] rows,
-                   int64_t offset, int64_t size, bint as_int):
-    """Decode an N/F field of the records `rows`.
-
-    Returns:
-        (status, bad_row, values int64 or float64 (n,), null bool (n,)).
-    """
-    cdef Py_ssize_t n = rows.shape[0], i = 0
-    vals = np.zeros(n, dtype=np.int64 if as_int else np.float64)
-    null_arr = np.zeros(n, dtype=np.bool_)
-    cdef uint8_t[::1] nl = null_arr.view(np.uint8)
-    cdef int64_t[::1] iv
-    cdef double[::1] dv
-    cdef int64_t* ip = NULL
-    cdef double* dp = NULL
-    cdef int64_t dummy_i = 0
-    cdef double dummy_d = 0.0
-    cdef bint isnull = False
-    cdef Status status = Status.OK
-    if n == 0:
-        return Status.OK, -1, vals, null_arr
-    if as_int:
-        iv = vals
-        ip = &iv[0]
-    else:
-        dv = vals
-        dp = &dv[0]
-    cdef const uint8_t* p = &buf[0]
-    with nogil:
-        for i in range(n):
-            if as_int:
-                status = _parse_number(p + rows[i] * reclen + offset, size, True, &dummy_d,
-                                       ip + i, &isnull)
-            else:
-                status = _parse_number(p + rows[i] * reclen + offset, size, False, dp + i,
-                                       &dummy_i, &isnull)
-            if status != Status.OK:
-                break
-            if isnull:
-                nl[i] = 1
-                if not as_int:
-                    dp[i] = 0.0
-                else:
-                    ip[i] = 0
-    if status != Status.OK:
-        return status, i, None, None
-    if not as_int:
-        # null floats read as NaN, as pyogrio shows them
-        vals[null_arr] = np.nan
-    return Status.OK, -1, vals, null_arr
 
 
 cdef inline int64_t _days_from_civil(int64_t y, int64_t m, int64_t d) noexcept nogil:
@@ -218,97 +165,6 @@ cdef inline int64_t _days_from_civil(int64_t y, int64_t m, int64_t d) noexcept n
     cdef int64_t doy = (153 * (m + (-3 if m > 2 else 9)) + 2) // 5 + d - 1
     cdef int64_t doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
     return era * 146097 + doe - 719468
-
-
-def decode_date(const uint8_t[::1] buf, int64_t reclen, const int64_t[::1] rows,
-                int64_t offset, int64_t size):
-    """Decode a D field (YYYYMMDD) into days since the epoch; blank/zero dates are NaT.
-
-    Returns:
-        (status, bad_row, values datetime64[D] (n,)).
-    """
-    cdef Py_ssize_t n = rows.shape[0], i = 0
-    cdef int64_t j, y, mo, d, md
-    cdef const uint8_t* f
-    cdef bint blank
-    cdef Status status = Status.OK
-    cdef int MDAYS[13]
-    MDAYS[:] = [0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
-    out = np.empty(n, dtype=np.int64)
-    cdef int64_t[::1] o = out
-    if n == 0:
-        return Status.OK, -1, out.view("datetime64[D]")
-    if size < 8:
-        return Status.BAD_LENGTH, 0, None
-    cdef const uint8_t* p = &buf[0]
-    with nogil:
-        for i in range(n):
-            f = p + rows[i] * reclen + offset
-            # no official null: all NUL, blank or '0' (QGIS) means null, as pyshp reads it
-            blank = True
-            for j in range(size):
-                if not (f[j] == 0 or f[j] == 32 or f[j] == 48):
-                    blank = False
-                    break
-            if blank:
-                o[i] = NAT
-                continue
-            for j in range(8):
-                if not (48 <= f[j] <= 57):
-                    status = Status.BAD_NUMBER
-                    break
-            if status != Status.OK:
-                break
-            for j in range(8, size):
-                if not (f[j] == 0 or f[j] == 32):
-                    status = Status.BAD_NUMBER
-                    break
-            if status != Status.OK:
-                break
-            y = (f[0] - 48) * 1000 + (f[1] - 48) * 100 + (f[2] - 48) * 10 + (f[3] - 48)
-            mo = (f[4] - 48) * 10 + (f[5] - 48)
-            d = (f[6] - 48) * 10 + (f[7] - 48)
-            if y < 1 or mo < 1 or mo > 12 or d < 1:
-                status = Status.BAD_NUMBER
-                break
-            md = MDAYS[mo]
-            if mo == 2 and (y % 4 == 0 and (y % 100 != 0 or y % 400 == 0)):
-                md = 29
-            if d > md:
-                status = Status.BAD_NUMBER
-                break
-            o[i] = _days_from_civil(y, mo, d)
-    if status != Status.OK:
-        return status, i, None
-    return Status.OK, -1, out.view("datetime64[D]")
-
-
-def decode_logical(const uint8_t[::1] buf, int64_t reclen, const int64_t[::1] rows,
-                   int64_t offset):
-    """Decode an L field: TtYy1 true, FfNn0 false, anything else ('?', blank) null (as pyshp).
-
-    Returns:
-        (values bool (n,), null bool (n,)).
-    """
-    cdef Py_ssize_t n = rows.shape[0], i
-    vals = np.zeros(n, dtype=np.bool_)
-    null_arr = np.zeros(n, dtype=np.bool_)
-    cdef uint8_t[::1] v = vals.view(np.uint8)
-    cdef uint8_t[::1] nl = null_arr.view(np.uint8)
-    cdef uint8_t c
-    if n == 0:
-        return vals, null_arr
-    cdef const uint8_t* p = &buf[0]
-    with nogil:
-        for i in range(n):
-            c = p[rows[i] * reclen + offset]
-            if c == 84 or c == 116 or c == 89 or c == 121 or c == 49:
-                v[i] = 1
-            elif c == 70 or c == 102 or c == 78 or c == 110 or c == 48:
-                v[i] = 0
-            else:
-                nl[i] = 1
-    return vals, null_arr
 
 
 cdef inline int64_t _utf8_len(const uint8_t* s, int64_t n) noexcept nogil:
@@ -362,90 +218,6 @@ cdef inline void _trim_text(const uint8_t* f, int64_t size, int64_t* e) noexcept
     e[0] = k
 
 
-def decode_text(const uint8_t[::1] buf, int64_t reclen, const int64_t[::1] rows,
-                int64_t offset, int64_t size, table=None):
-    """Decode a C field into UTF-8 bytes + offsets, without a Python object per value.
-
-    Args:
-        table: None to validate the bytes as UTF-8 and copy them; else a (256, 4) uint8 table
-            of a single-byte code page (column 0 = UTF-8 length, 0 if the byte is undefined;
-            columns 1-3 = the UTF-8 bytes).
-
-    Returns:
-        (status, bad_row, offsets int64 (n + 1,), data uint8, null bool (n,)). A value that is
-        empty after trimming is null (GDAL reads it as unset).
-    """
-    cdef Py_ssize_t n = rows.shape[0], i = 0
-    cdef int64_t e, j, total = 0, ln, pos
-    cdef const uint8_t* f
-    cdef Status status = Status.OK
-    cdef bint use_table = table is not None
-    cdef const uint8_t[:, ::1] tab
-    cdef uint8_t tb[256 * 4]
-    if use_table:
-        tab = np.ascontiguousarray(table, dtype=np.uint8)
-        if tab.shape[0] != 256 or tab.shape[1] != 4:
-            raise ValueError("table must be (256, 4) uint8")
-        for j in range(256):
-            tb[4 * j] = tab[j, 0]
-            tb[4 * j + 1] = tab[j, 1]
-            tb[4 * j + 2] = tab[j, 2]
-            tb[4 * j + 3] = tab[j, 3]
-    offsets_arr = np.empty(n + 1, dtype=np.int64)
-    null_arr = np.zeros(n, dtype=np.bool_)
-    cdef int64_t[::1] off = offsets_arr
-    cdef uint8_t[::1] nl = null_arr.view(np.uint8)
-    off[0] = 0
-    if n == 0:
-        return Status.OK, -1, offsets_arr, np.empty(0, dtype=np.uint8), null_arr
-    cdef const uint8_t* p = &buf[0]
-    with nogil:
-        for i in range(n):
-            f = p + rows[i] * reclen + offset
-            _trim_text(f, size, &e)
-            if e == 0:
-                nl[i] = 1
-            if use_table:
-                ln = 0
-                for j in range(e):
-                    if tb[4 * f[j]] == 0:
-                        status = Status.BAD_TEXT
-                        break
-                    ln += tb[4 * f[j]]
-                if status != Status.OK:
-                    break
-            else:
-                ln = _utf8_len(f, e)
-                if ln < 0:
-                    status = Status.BAD_TEXT
-                    break
-            total += ln
-            off[i + 1] = total
-    if status != Status.OK:
-        return status, i, None, None, None
-    data_arr = np.empty(total, dtype=np.uint8)
-    cdef uint8_t[::1] data = data_arr
-    cdef uint8_t* d = &data[0] if total else NULL
-    with nogil:
-        for i in range(n):
-            f = p + rows[i] * reclen + offset
-            pos = off[i]
-            ln = off[i + 1] - pos
-            if not use_table:
-                if ln:
-                    memcpy(d + pos, f, ln)
-            else:
-                _trim_text(f, size, &e)
-                for j in range(e):
-                    if tb[4 * f[j]] == 1:
-                        d[pos] = tb[4 * f[j] + 1]
-                        pos += 1
-                    else:
-                        memcpy(d + pos, &tb[4 * f[j] + 1], tb[4 * f[j]])
-                        pos += tb[4 * f[j]]
-    return Status.OK, -1, offsets_arr, data_arr, null_arr
-
-
 def all_utf8(const uint8_t[::1] buf, int64_t reclen, int64_t n, const int64_t[::1] offsets,
              const int64_t[::1] sizes):
     """True when every listed text field of the n records is valid UTF-8 (encoding fallback)."""
@@ -455,6 +227,11 @@ def all_utf8(const uint8_t[::1] buf, int64_t reclen, int64_t n, const int64_t[::
     cdef const uint8_t* f
     if n == 0 or nf == 0:
         return True
+    if buf.shape[0] < n * reclen:
+        raise ValueError("buffer shorter than the records")
+    for k in range(nf):
+        if offsets[k] < 0 or sizes[k] < 0 or offsets[k] + sizes[k] > reclen:
+            raise ValueError("field outside the record")
     cdef const uint8_t* p = &buf[0]
     with nogil:
         for i in range(n):
@@ -467,3 +244,269 @@ def all_utf8(const uint8_t[::1] buf, int64_t reclen, int64_t n, const int64_t[::
             if not ok:
                 break
     return ok
+
+
+# ---------------------------------------------------------------- all fields in one pass
+
+cdef enum Kind:
+    K_SKIP = 0
+    K_INT = 1
+    K_FLOAT = 2
+    K_DATE = 3
+    K_LOGICAL = 4
+    K_TEXT = 5
+
+
+cdef struct Spec:
+    int kind
+    int64_t offset
+    int64_t size
+    int64_t* ival        # K_INT, K_DATE
+    double* dval         # K_FLOAT
+    uint8_t* bval        # K_LOGICAL
+    uint8_t* null
+    int64_t* toff        # K_TEXT: n + 1 offsets
+    uint8_t* tdata       # K_TEXT: upper-bound sized, trimmed by the caller
+    int64_t tpos
+
+
+cdef int MDAYS[13]
+MDAYS[:] = [0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
+
+
+cdef inline Status _date(const uint8_t* f, int64_t size, int64_t* out) noexcept nogil:
+    """YYYYMMDD -> days since 1970-01-01; all NUL/blank/'0' (no official null; QGIS writes
+    zeros) is NaT, as pyshp reads it; anything else that is not a valid date is BAD_NUMBER."""
+    cdef int64_t j, y, mo, d, md
+    for j in range(size):
+        if not (f[j] == 0 or f[j] == 32 or f[j] == 48):
+            break
+    else:
+        out[0] = NAT
+        return Status.OK
+    if size < 8:
+        return Status.BAD_NUMBER
+    for j in range(8):
+        if not (48 <= f[j] <= 57):
+            return Status.BAD_NUMBER
+    for j in range(8, size):
+        if not (f[j] == 0 or f[j] == 32):
+            return Status.BAD_NUMBER
+    y = (f[0] - 48) * 1000 + (f[1] - 48) * 100 + (f[2] - 48) * 10 + (f[3] - 48)
+    mo = (f[4] - 48) * 10 + (f[5] - 48)
+    d = (f[6] - 48) * 10 + (f[7] - 48)
+    if y < 1 or mo < 1 or mo > 12 or d < 1:
+        return Status.BAD_NUMBER
+    md = MDAYS[mo]
+    if mo == 2 and (y % 4 == 0 and (y % 100 != 0 or y % 400 == 0)):
+        md = 29
+    if d > md:
+        return Status.BAD_NUMBER
+    out[0] = _days_from_civil(y, mo, d)
+    return Status.OK
+
+
+cdef Status _decode_rows(const uint8_t* p, int64_t reclen, const int64_t* rows, Py_ssize_t n,
+                         Spec* specs, Py_ssize_t nf, const uint8_t* table,
+                         Py_ssize_t* bad_row, Py_ssize_t* bad_field) noexcept nogil:
+    """Row-major: each record is touched once (the whole DBF streams through cache once)."""
+    cdef Py_ssize_t i, k
+    cdef int64_t j, e, ln
+    cdef const uint8_t* rec
+    cdef const uint8_t* f
+    cdef Spec* sp
+    cdef Status status
+    cdef bint isnull
+    cdef double dummy_d
+    cdef int64_t dummy_i
+    cdef uint8_t c
+    for i in range(n):
+        rec = p + rows[i] * reclen
+        for k in range(nf):
+            sp = &specs[k]
+            f = rec + sp.offset
+            if sp.kind == K_INT:
+                status = _parse_number(f, sp.size, True, &dummy_d, sp.ival + i, &isnull)
+                if isnull:
+                    sp.ival[i] = 0
+                    sp.null[i] = 1
+            elif sp.kind == K_FLOAT:
+                status = _parse_number(f, sp.size, False, sp.dval + i, &dummy_i, &isnull)
+                if isnull:
+                    sp.dval[i] = NAN    # null floats read as NaN, as pyogrio shows them
+                    sp.null[i] = 1
+            elif sp.kind == K_DATE:
+                status = _date(f, sp.size, sp.ival + i)
+                if sp.ival[i] == NAT:
+                    sp.null[i] = 1
+            elif sp.kind == K_LOGICAL:
+                status = Status.OK
+                c = f[0] if sp.size > 0 else 32
+                # TtYy1 true, FfNn0 false, anything else ('?', blank) null, as pyshp
+                if c == 84 or c == 116 or c == 89 or c == 121 or c == 49:
+                    sp.bval[i] = 1
+                elif c == 70 or c == 102 or c == 78 or c == 110 or c == 48:
+                    sp.bval[i] = 0
+                else:
+                    sp.bval[i] = 0
+                    sp.null[i] = 1
+            elif sp.kind == K_TEXT:
+                status = Status.OK
+                _trim_text(f, sp.size, &e)
+                if e == 0:
+                    sp.null[i] = 1
+                if table == NULL:
+                    if _utf8_len(f, e) < 0:
+                        status = Status.BAD_TEXT
+                    else:
+                        memcpy(sp.tdata + sp.tpos, f, e)
+                        sp.tpos += e
+                else:
+                    for j in range(e):
+                        ln = table[4 * f[j]]
+                        if ln == 1:
+                            sp.tdata[sp.tpos] = table[4 * f[j] + 1]
+                            sp.tpos += 1
+                        elif ln == 0:
+                            status = Status.BAD_TEXT
+                            break
+                        else:
+                            memcpy(sp.tdata + sp.tpos, table + 4 * f[j] + 1, ln)
+                            sp.tpos += ln
+                sp.toff[i + 1] = sp.tpos
+            else:
+                status = Status.OK
+            if status != Status.OK:
+                bad_row[0] = i
+                bad_field[0] = k
+                return status
+    return Status.OK
+
+
+def decode_fields(const uint8_t[::1] buf, int64_t reclen, const int64_t[::1] rows,
+                  const int32_t[::1] kinds, const int64_t[::1] offsets,
+                  const int64_t[::1] sizes, table=None):
+    """Decode every field of the records `rows` in one row-major nogil pass.
+
+    Args:
+        buf: the records (record r at r * reclen; byte 0 of a record is the deletion flag).
+        kinds: per field 0 skip, 1 int64 (N/F, decimals 0, width <= 18), 2 float64 (N/F),
+            3 date (D), 4 logical (L), 5 text (C).
+        offsets, sizes: byte offset and width of each field inside a record.
+        table: None to validate text as UTF-8 and copy it; else a (256, 4) uint8 table of a
+            single-byte code page (column 0 = UTF-8 length, 0 = undefined byte; 1-3 = bytes).
+
+    Returns:
+        (status, bad_row, bad_field, outputs): outputs[k] is None (skip), (values, null) for
+        int/float/date/logical, or (offsets int64 (n + 1,), data uint8, null) for text. Text
+        empty after trimming trailing blanks/NULs is null (GDAL reads it as unset).
+    """
+    cdef Py_ssize_t n = rows.shape[0], nf = kinds.shape[0], i, k
+    cdef int64_t lo = 0, hi = -1, width = 1
+    cdef const uint8_t[:, ::1] tab
+    cdef uint8_t tb[1024]
+    cdef const uint8_t* tp = NULL
+    if offsets.shape[0] != nf or sizes.shape[0] != nf:
+        raise ValueError("kinds, offsets and sizes differ in length")
+    if reclen < 1:
+        raise ValueError("record length must be >= 1")
+    for k in range(nf):
+        if offsets[k] < 0 or sizes[k] < 0 or offsets[k] + sizes[k] > reclen:
+            raise ValueError(f"field {k} lies outside the {reclen}-byte record")
+    for i in range(n):
+        if i == 0 or rows[i] < lo:
+            lo = rows[i]
+        if rows[i] > hi:
+            hi = rows[i]
+    if n and (lo < 0 or (hi + 1) * reclen > buf.shape[0]):
+        raise ValueError("a row lies outside the buffer")
+    if table is not None:
+        tab = np.ascontiguousarray(table, dtype=np.uint8)
+        if tab.shape[0] != 256 or tab.shape[1] != 4:
+            raise ValueError("table must be (256, 4) uint8")
+        for i in range(256):
+            for k in range(4):
+                tb[4 * i + k] = tab[i, k]
+            if tb[4 * i] > 3:
+                raise ValueError("table lengths must be <= 3")
+            if tb[4 * i] > width:
+                width = tb[4 * i]
+        tp = tb
+    outputs = []
+    keep = []           # the numpy arrays behind the raw pointers
+    cdef Spec* specs = <Spec*>malloc(sizeof(Spec) * (nf if nf else 1))
+    if specs == NULL:
+        raise MemoryError()
+    cdef int64_t[::1] iv
+    cdef double[::1] dv
+    cdef uint8_t[::1] bv
+    cdef uint8_t[::1] nv
+    cdef int64_t[::1] ov
+    cdef uint8_t[::1] tv
+    cdef Status status = Status.OK
+    cdef Py_ssize_t bad_row = -1, bad_field = -1
+    try:
+        for k in range(nf):
+            specs[k].kind = kinds[k]
+            specs[k].offset = offsets[k]
+            specs[k].size = sizes[k]
+            specs[k].ival = NULL
+            specs[k].dval = NULL
+            specs[k].bval = NULL
+            specs[k].null = NULL
+            specs[k].toff = NULL
+            specs[k].tdata = NULL
+            specs[k].tpos = 0
+            if kinds[k] == K_SKIP:
+                outputs.append(None)
+                continue
+            if not K_INT <= kinds[k] <= K_TEXT:
+                raise ValueError(f"unknown field kind {kinds[k]}")
+            null = np.zeros(n, dtype=np.bool_)
+            nv = null.view(np.uint8)
+            if n:
+                specs[k].null = &nv[0]
+            if kinds[k] == K_INT or kinds[k] == K_DATE:
+                vals = np.empty(n, dtype=np.int64)
+                iv = vals
+                if n:
+                    specs[k].ival = &iv[0]
+                outputs.append([vals, null])
+            elif kinds[k] == K_FLOAT:
+                vals = np.empty(n, dtype=np.float64)
+                dv = vals
+                if n:
+                    specs[k].dval = &dv[0]
+                outputs.append([vals, null])
+            elif kinds[k] == K_LOGICAL:
+                vals = np.zeros(n, dtype=np.bool_)
+                bv = vals.view(np.uint8)
+                if n:
+                    specs[k].bval = &bv[0]
+                outputs.append([vals, null])
+            else:
+                toff = np.empty(n + 1, dtype=np.int64)
+                ov = toff
+                ov[0] = 0
+                specs[k].toff = &ov[0]
+                # upper bound: every byte of the field may widen to `width` UTF-8 bytes
+                data = np.empty(max(n * sizes[k] * width, 1), dtype=np.uint8)
+                tv = data
+                specs[k].tdata = &tv[0]
+                outputs.append([toff, data, null])
+        if n and nf:
+            with nogil:
+                status = _decode_rows(&buf[0], reclen, &rows[0], n, specs, nf, tp,
+                                      &bad_row, &bad_field)
+        if status != Status.OK:
+            return status, bad_row, bad_field, None
+        for k in range(nf):
+            if kinds[k] == K_TEXT:
+                data = outputs[k][1]
+                # shrink in place (realloc); nothing else references the array yet
+                data.resize(specs[k].tpos, refcheck=False)
+            elif kinds[k] == K_DATE:
+                outputs[k][0] = outputs[k][0].view("datetime64[D]")
+    finally:
+        free(specs)
+    return Status.OK, -1, -1, [None if o is None else tuple(o) for o in outputs]

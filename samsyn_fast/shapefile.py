@@ -25,7 +25,9 @@ from __future__ import annotations
 import codecs
 import mmap
 import os
+import shutil
 import struct
+import tempfile
 import warnings
 import zipfile
 from collections.abc import Iterator
@@ -225,10 +227,12 @@ class Shapefile:
 class _Blob:
     """One member file: on disk (mmap for whole reads, pread for chunks) or bytes from a zip."""
 
-    def __init__(self, name: str, path: str | None = None, data: bytes | None = None) -> None:
+    def __init__(self, name: str, path: str | None = None, data: bytes | None = None,
+                 temporary: bool = False) -> None:
         self.name = name
         self.path = path
         self.data = data
+        self.temporary = temporary
         self._fd: int | None = None
         self._mm: mmap.mmap | None = None
         if path is not None:
@@ -245,7 +249,9 @@ class _Blob:
         if self.size == 0:
             return memoryview(b"")
         if self._mm is None:
-            self._mm = mmap.mmap(self._fd, 0, access=mmap.ACCESS_READ)  # type: ignore[arg-type]
+            # MAP_POPULATE: one kernel call maps every page instead of a fault per page
+            flags = mmap.MAP_SHARED | getattr(mmap, "MAP_POPULATE", 0)
+            self._mm = mmap.mmap(self._fd, 0, flags=flags, prot=mmap.PROT_READ)  # type: ignore[arg-type]
         return memoryview(self._mm)
 
     def read(self, offset: int, n: int, *, stream: bool) -> Any:
@@ -268,6 +274,12 @@ class _Blob:
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None
+        if self.temporary and self.path is not None:
+            try:
+                os.unlink(self.path)
+            except OSError:
+                pass
+            self.temporary = False
 
 
 def _find_sidecars(path: str, layer: str | None) -> dict[str, _Blob]:
@@ -295,8 +307,17 @@ def _find_sidecars(path: str, layer: str | None) -> dict[str, _Blob]:
     return blobs
 
 
+# Zip members up to this size are read into memory; bigger ones go to a temporary file that
+# is mapped like a plain file and removed on close (bounded memory for big zipped shapefiles).
+_ZIP_IN_MEMORY = 64 << 20
+
+
 def _zip_members(path: str, layer: str | None) -> dict[str, _Blob]:
-    with zipfile.ZipFile(path) as zf:
+    try:
+        zf = zipfile.ZipFile(path)
+    except zipfile.BadZipFile as exc:
+        raise ValueError(f"{path}: not a readable zip file ({exc})") from exc
+    with zf:
         names = [n for n in zf.namelist() if not n.endswith("/")]
         shps = [n for n in names if n.lower().endswith(".shp")]
         if layer is not None:
@@ -313,10 +334,23 @@ def _zip_members(path: str, layer: str | None) -> dict[str, _Blob]:
                              f"layer=: {', '.join(sorted(shps))}")
         stem = os.path.splitext(shps[0])[0].lower()
         blobs = {}
-        for n in names:
-            s, e = os.path.splitext(n)
-            if s.lower() == stem and e.lower() not in blobs:
-                blobs[e.lower()] = _Blob(f"{path}::{n}", data=zf.read(n))
+        try:
+            for n in names:
+                s, e = os.path.splitext(n)
+                if s.lower() != stem or e.lower() in blobs:
+                    continue
+                info = zf.getinfo(n)
+                if info.file_size <= _ZIP_IN_MEMORY:
+                    blobs[e.lower()] = _Blob(f"{path}::{n}", data=zf.read(n))
+                else:
+                    fd, tmp = tempfile.mkstemp(suffix=e.lower(), prefix="samsyn-shp-")
+                    with os.fdopen(fd, "wb") as out, zf.open(n) as src:
+                        shutil.copyfileobj(src, out, 1 << 20)
+                    blobs[e.lower()] = _Blob(f"{path}::{n}", path=tmp, temporary=True)
+        except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError) as exc:
+            for b in blobs.values():
+                b.close()
+            raise ValueError(f"{path}: cannot read the zip member ({exc})") from exc
         return blobs
 
 
@@ -538,7 +572,9 @@ class _Reader:
         if self.dbh is not None and self.dbh.ldid in _LDID:
             return codecs.lookup(_LDID[self.dbh.ldid]).name, True
         # Fallback: UTF-8 if the whole file's text is valid UTF-8, else ISO-8859-1 (GDAL).
-        if self.dbh is not None and self.dbh.n:
+        # A whole read finds out while decoding (and decodes again on failure); a stream must
+        # decide before its first chunk, so it checks the whole file first.
+        if self.stream and self.dbh is not None and self.dbh.n:
             idx = [i for i, f in enumerate(self.dbh.fields) if f.type == "C"]
             with self.dbf.whole() as view:
                 ok = _dbf.all_utf8(
@@ -643,58 +679,56 @@ class _Reader:
                       columns: dict[str, Any], nulls: dict[str, np.ndarray]) -> None:
         h = self.dbh
         assert h is not None
-        for f, off in zip(self.fields, h.offsets):
-            where = None
-            t = f.type
-            if t in "NF":
-                as_int = f.decimals == 0 and f.size <= 18
-                st, bad, vals, null = _dbf.decode_numeric(darr, h.reclen, rows, off, f.size,
-                                                          as_int)
-                if st:
-                    where = bad
-                else:
-                    columns[f.name], nulls[f.name] = vals, null
-            elif t == "D":
-                st, bad, vals = _dbf.decode_date(darr, h.reclen, rows, off, f.size)
-                if st:
-                    where = bad
-                else:
-                    columns[f.name], nulls[f.name] = vals, np.isnat(vals)
-            elif t == "L":
-                vals, null = _dbf.decode_logical(darr, h.reclen, rows, off)
-                columns[f.name], nulls[f.name] = vals, null
-                st = 0
-            elif t == "M":
-                col = self._read_memo(darr, rows, record_numbers, off, f)
+        kinds = np.zeros(len(self.fields), dtype=np.int32)
+        for k, f in enumerate(self.fields):
+            if f.type in "NF":
+                kinds[k] = 1 if f.decimals == 0 and f.size <= 18 else 2
+            elif f.type == "D":
+                kinds[k] = 3
+            elif f.type == "L":
+                kinds[k] = 4
+            elif f.type != "M" and self.single_byte:
+                kinds[k] = 5        # C and unknown types: text, as GDAL reads them
+        offsets = np.asarray(h.offsets, dtype=np.int64)
+        sizes = np.asarray([f.size for f in self.fields], dtype=np.int64)
+        st, bad, badf, outs = _dbf.decode_fields(darr, h.reclen, rows, kinds, offsets, sizes,
+                                                 self.table)
+        if st == _BAD_TEXT and not self.strict_text and self.encoding == "utf-8":
+            # no declared encoding and not UTF-8: ISO-8859-1, as GDAL assumes
+            self.encoding, self.table = "iso8859-1", _code_page_table("iso8859-1")
+            st, bad, badf, outs = _dbf.decode_fields(darr, h.reclen, rows, kinds, offsets,
+                                                     sizes, self.table)
+        if st:
+            f = self.fields[badf]
+            rec = int(record_numbers[bad])
+            msg = None
+            if st == _BAD_TEXT:
+                msg = f"text does not decode as {self.encoding}"
+            elif st == 6:
+                at = int(rows[bad]) * h.reclen + h.offsets[badf]
+                msg = f"invalid {f.type} value {bytes(darr[at:at + f.size])!r}"
+            raise _kerr(st, f"{self.dbf.name}, record {rec}, field {f.name!r}", msg)
+        for k, f in enumerate(self.fields):
+            out = outs[k]
+            if out is not None and len(out) == 3:
+                col: Any = StringColumn(*out)
+                columns[f.name], nulls[f.name] = col, out[2]
+            elif out is not None:
+                columns[f.name], nulls[f.name] = out
+            elif f.type == "M":
+                col = self._read_memo(darr, rows, record_numbers, h.offsets[k], f)
                 columns[f.name], nulls[f.name] = col, col.null
-                st = 0
             else:
-                st, bad, col = self._read_text(darr, rows, record_numbers, off, f)
+                st, bad, col = self._read_text(darr, rows, record_numbers, h.offsets[k], f)
                 if st:
-                    where = bad
-                else:
-                    columns[f.name], nulls[f.name] = col, col.null
-            if where is not None:
-                rec = int(record_numbers[where]) if where >= 0 else "?"
-                msg = None
-                if st == _BAD_TEXT:
-                    msg = f"text does not decode as {self.encoding}"
-                elif st == 6:
-                    raw = bytes(darr[rows[where] * h.reclen + off:
-                                     rows[where] * h.reclen + off + f.size])
-                    msg = f"invalid {f.type} value {raw!r}"
-                raise _kerr(st, f"{self.dbf.name}, record {rec}, field {f.name!r}", msg)
+                    raise _kerr(st, f"{self.dbf.name}, record {int(record_numbers[bad])}, "
+                                f"field {f.name!r}", f"text does not decode as {self.encoding}")
+                columns[f.name], nulls[f.name] = col, col.null
 
     def _read_text(self, darr: np.ndarray, rows: np.ndarray, record_numbers: np.ndarray,
                    off: int, f: Field) -> tuple[int, int, Any]:
         h = self.dbh
         assert h is not None
-        if self.single_byte:
-            st, bad, offsets, data, null = _dbf.decode_text(darr, h.reclen, rows, off, f.size,
-                                                            self.table)
-            if st:
-                return st, bad, None
-            return 0, -1, StringColumn(offsets, data, null)
         # Multi-byte code pages (cp932, cp936, ...): one Python decode per value (slow path).
         values: list[str | None] = []
         for i, r in enumerate(rows.tolist()):
