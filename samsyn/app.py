@@ -9,6 +9,8 @@ from litestar.exceptions import HTTPException, MethodNotAllowedException, NotFou
 
 from samsyn.api.compat import views
 from samsyn.api.front import Front
+from samsyn.domain.accounts import routes as accounts_routes
+from samsyn.domain.geometries import routes as geometries_routes
 from samsyn.domain.layers import routes as layers_routes
 from samsyn.domain.projects import routes as projects_routes
 from samsyn.domain.sources import routes as sources_routes
@@ -49,6 +51,8 @@ ROUTES = [
     layers_routes.layer_detail,
     projects_routes.project_list,
     projects_routes.project_detail,
+    geometries_routes.geometry_api,
+    accounts_routes.user_profile,
 ]
 
 
@@ -71,5 +75,7 @@ def create_litestar(*, max_body_bytes: int = 2_621_440) -> Litestar:
 
 def create_app() -> Front:
     """The ASGI application served by `samsyn serve`."""
+    from samsyn import logs
     from samsyn.settings import get_settings
+    logs.configure(get_settings().log_level)
     return Front(create_litestar(max_body_bytes=get_settings().max_body_bytes))

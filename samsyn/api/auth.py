@@ -38,7 +38,9 @@ def _token_error(message: str) -> AuthenticationFailed:
 def decode_access_token(raw: str, secret: str) -> dict[str, Any]:
     """Validate a simplejwt access token; raises AuthenticationFailed with simplejwt's body."""
     try:
-        payload = jwt.decode(raw, secret, algorithms=["HS256"], leeway=0)
+        # simplejwt passes no audience and does not verify one (an `aud` claim is accepted).
+        payload = jwt.decode(raw, secret, algorithms=["HS256"], leeway=0,
+                             options={"verify_aud": False})
     except jwt.InvalidTokenError:
         raise _token_error("Token is invalid or expired") from None
     if "exp" not in payload:

@@ -6,7 +6,6 @@ response, a JSON access log, and a last-resort 500 page that never shows a trace
 """
 from __future__ import annotations
 
-import json
 import logging
 import time
 import uuid
@@ -23,6 +22,8 @@ PREFLIGHT_HEADERS = [
     (b"access-control-allow-methods", b"DELETE, GET, OPTIONS, PATCH, POST, PUT"),
     (b"access-control-max-age", b"86400"),
 ]
+COOKIES_HEADER = b"x-samsyn-set-cookies"
+COOKIE_SEPARATOR = b" ||| "
 ROUTED_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"})
 SECURITY_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
@@ -77,7 +78,15 @@ class Front:
             if message["type"] == "http.response.start":
                 response_started[0] = True
                 status_holder[0] = message["status"]
-                headers = [(k, v) for k, v in message.get("headers", ()) if k.lower() != b"vary"]
+                headers = []
+                for key, value in message.get("headers", ()):
+                    lower = key.lower()
+                    if lower == COOKIES_HEADER:
+                        # Litestar keeps one value per header name; Django sent one
+                        # Set-Cookie line per cookie, with its own attribute order.
+                        headers.extend((b"set-cookie", c) for c in value.split(COOKIE_SEPARATOR))
+                    elif lower != b"vary":
+                        headers.append((key, value))
                 vary = [v for k, v in message.get("headers", ()) if k.lower() == b"vary"]
                 vary_value = b", ".join(vary + [b"origin"]) if vary else b"origin"
                 headers.append((b"vary", vary_value))
@@ -107,10 +116,10 @@ class Front:
     @staticmethod
     def _log(scope: dict[str, Any], status: int, started: float, request_id: bytes) -> None:
         if log.isEnabledFor(logging.INFO):
-            log.info(json.dumps({
+            log.info("request", extra={
                 "request_id": request_id.decode("latin-1"),
                 "method": scope.get("samsyn.method", scope["method"]),
                 "path": scope["path"],
                 "status": status,
                 "ms": round((time.perf_counter() - started) * 1000, 2),
-            }))
+            })

@@ -398,16 +398,36 @@ def _postgis_schema(conn: Connection) -> str | None:
         "WHERE e.extname = 'postgis'")).scalar()
 
 
+def _search_path(postgis_schema: str, first: str = "public") -> str:
+    return ", ".join(f'"{name}"' for name in dict.fromkeys((first, postgis_schema)))
+
+
 def _expected_schema(conn: Connection, postgis_schema: str) -> dict[str, Any]:
     """Build revision 0001's tables in a scratch schema, inspect them, roll them back."""
     savepoint = conn.begin_nested()
     try:
-        conn.exec_driver_sql(f'CREATE SCHEMA "{_PROBE_SCHEMA}"')
-        conn.exec_driver_sql(f'SET LOCAL search_path = "{_PROBE_SCHEMA}", "{postgis_schema}"')
+        try:
+            conn.exec_driver_sql(f'CREATE SCHEMA "{_PROBE_SCHEMA}"')
+        except Exception as exc:
+            raise RuntimeError(
+                "adopt builds the reference schema in a scratch schema that is rolled back; "
+                f"it needs the CREATE privilege on the database: {exc}") from exc
+        conn.exec_driver_sql(
+            f"SET LOCAL search_path = {_search_path(postgis_schema, _PROBE_SCHEMA)}")
         conn.connection.driver_connection.execute(sql_script("legacy_schema.sql"))
         return inspect_schema(conn, schema=_PROBE_SCHEMA)
     finally:
         savepoint.rollback()  # also undoes the SET LOCAL
+
+
+def _actual_schema(conn: Connection, postgis_schema: str) -> dict[str, Any]:
+    """Inspect public with the same search_path as the probe, so type names print alike."""
+    savepoint = conn.begin_nested()
+    try:
+        conn.exec_driver_sql(f"SET LOCAL search_path = {_search_path(postgis_schema)}")
+        return inspect_schema(conn, schema="public", tables=LEGACY_TABLES)
+    finally:
+        savepoint.rollback()
 
 
 def _check(conn: Connection) -> tuple[dict[str, list[str]], list[str]]:
@@ -415,7 +435,7 @@ def _check(conn: Connection) -> tuple[dict[str, list[str]], list[str]]:
     if postgis is None:
         return {"(database)": ["the postgis extension is not installed"]}, []
     expected = _expected_schema(conn, postgis)
-    actual = inspect_schema(conn, schema="public", tables=LEGACY_TABLES)
+    actual = _actual_schema(conn, postgis)
     diffs = diff_schema(expected, actual, tables=LEGACY_TABLES, functions=False,
                         strict_index_names=False)
     warnings = diffs.pop("(warnings)", [])

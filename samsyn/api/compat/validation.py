@@ -50,6 +50,9 @@ class CharField:
     trim: bool = True
     unique_message: str | None = None  # "<model> with this <field> already exists."
     validators: tuple[Callable[[str], str | None], ...] = ()
+    label: str | None = None
+    help_text: str | None = None
+    kind: str = "string"  # "email" for EmailField (metadata type)
 
 
 @dataclass(frozen=True)
@@ -88,16 +91,24 @@ def _char(spec: CharField, value: Any, form: bool) -> tuple[Any, list[str]]:
     text = value if isinstance(value, str) else str(value)
     if spec.trim:
         text = text.strip()
+    return text, []
+
+
+def _char_validators(spec: CharField, text: str, unique: "Unique", path: str) -> list[str]:
+    """DRF's validator order: the field's own validators, UniqueValidator, then the length
+    validators CharField appends; every one runs and all messages are kept."""
     errors: list[str] = []
-    if spec.max_length is not None and len(text) > spec.max_length:
-        errors.append(MAX_LENGTH.format(n=spec.max_length))
-    if spec.min_length is not None and len(text) < spec.min_length:
-        errors.append(MIN_LENGTH.format(n=spec.min_length))
     for validator in spec.validators:
         message = validator(text)
         if message:
             errors.append(message)
-    return text, errors
+    if spec.unique_message and unique.taken(path, spec.name, text):
+        errors.append(spec.unique_message)
+    if spec.max_length is not None and len(text) > spec.max_length:
+        errors.append(MAX_LENGTH.format(n=spec.max_length))
+    if spec.min_length is not None and len(text) < spec.min_length:
+        errors.append(MIN_LENGTH.format(n=spec.min_length))
+    return errors
 
 
 def _json(value: Any, form: bool) -> tuple[Any, list[str]]:
@@ -140,8 +151,8 @@ def validate(fields: tuple[Any, ...], data: Any, *, partial: bool = False,
             continue
         if isinstance(spec, CharField):
             text, messages = _char(spec, value, form)
-            if not messages and spec.unique_message and unique.taken(path, spec.name, text):
-                messages = [spec.unique_message]
+            if not messages and text != "":
+                messages = _char_validators(spec, text, unique, path)
             if messages:
                 errors[spec.name] = messages
             else:
@@ -192,8 +203,10 @@ def field_metadata(spec: Any, *, required_override: bool | None = None) -> dict[
                              "children": metadata(spec.child)}
         return meta
     if isinstance(spec, CharField):
-        meta = {"type": "string", "required": spec.required, "read_only": False,
-                "label": _label(spec.name)}
+        meta = {"type": "email" if spec.kind == "email" else "string", "required": spec.required,
+                "read_only": False, "label": spec.label or _label(spec.name)}
+        if spec.help_text is not None:
+            meta["help_text"] = spec.help_text
         if spec.min_length is not None:
             meta["min_length"] = spec.min_length
         if spec.max_length is not None:

@@ -98,7 +98,7 @@ def json_response(view: View, status: int, body: bytes, *, extra: dict[str, str]
         body = pages.browsable_page(view.name, body)
         media_type = pages.HTML_MEDIA
         headers["Vary"] = "Accept, Cookie"
-        headers["Set-Cookie"] = csrf_cookie()
+        headers.update(set_cookies(csrf_cookie()))
     elif negotiated is not None and negotiated.indent is not None:
         body = wire.reindent(body, negotiated.indent)
     if extra:
@@ -106,11 +106,30 @@ def json_response(view: View, status: int, body: bytes, *, extra: dict[str, str]
     return Response(content=body, status_code=status, headers=headers, media_type=media_type)
 
 
+CSRF_MAX_AGE = 31_449_600
+SESSION_MAX_AGE = 1_209_600
+_TOKEN_CHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+
+
+def random_token(length: int) -> str:
+    return "".join(secrets.choice(_TOKEN_CHARS) for _ in range(length))
+
+
+def cookie(name: str, value: str, max_age: int, *, http_only: bool = False) -> str:
+    """A Set-Cookie line in Django's attribute order."""
+    flags = "HttpOnly; " if http_only else ""
+    return (f"{name}={value}; expires={http_date(time.time() + max_age)}; {flags}"
+            f"Max-Age={max_age}; Path=/; SameSite=Lax")
+
+
 def csrf_cookie() -> str:
-    expires = http_date(time.time() + 31449600).replace("GMT", "GMT")
-    # Django's cookie date format: 'Sun, 21 Nov 2027 12:00:00 GMT'
-    return (f"csrftoken={secrets.token_urlsafe(48)[:64]}; expires={expires}; Max-Age=31449600; "
-            "Path=/; SameSite=Lax")
+    return cookie("csrftoken", random_token(64), CSRF_MAX_AGE)
+
+
+def set_cookies(*cookies: str) -> dict[str, str]:
+    """Headers that make the front layer emit one Set-Cookie line per cookie."""
+    from samsyn.api.front import COOKIE_SEPARATOR, COOKIES_HEADER
+    return {COOKIES_HEADER.decode(): COOKIE_SEPARATOR.decode().join(cookies)}
 
 
 def detail(view: View, status: int, text: str, *, extra: dict[str, str] | None = None,
@@ -121,8 +140,8 @@ def detail(view: View, status: int, text: str, *, extra: dict[str, str] | None =
 
 def no_content(view: View) -> Response[Any]:
     """204: no Content-Type, Content-Length 0 (Litestar would add a media type otherwise)."""
-    response: Response[Any] = Response(content=b"", status_code=204,
-                                       headers={"Allow": view.allow_header, "Vary": "Accept"})
+    response: Response[Any] = Response(content=b"", status_code=204, headers={
+        "Allow": view.allow_header, "Vary": "Accept", "Content-Length": "0"})
     return response
 
 

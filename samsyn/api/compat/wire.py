@@ -14,7 +14,7 @@ from typing import Any
 import msgspec
 
 COMPACT = (",", ":")
-LONG = (", ", ": ")
+LONG = (",", ": ")  # json.dumps with indent: no trailing space after items
 
 _encoder = msgspec.json.Encoder()
 

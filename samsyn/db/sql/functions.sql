@@ -1,20 +1,20 @@
 -- The legacy SQL functions (contract/NOTES.md §6, §10, §14), rewritten for samsyn with the
 -- legacy signatures, attributes and observable semantics. Idempotent (CREATE OR REPLACE), like
 -- the legacy `create_martin_functions` / `update_source_stats --create-function`.
--- Tables are schema-qualified so the functions work whatever the caller's search_path includes
--- besides PostGIS.
+-- Tables are schema-qualified; PostGIS types and functions are not (PostGIS may live in another
+-- schema than public): like the legacy, callers need PostGIS on their search_path.
 
 
 -- Web Mercator envelope of tile z/x/y, transformed to `srid` unless it is 3857.
 -- Pure arithmetic (no range check on x/y), as the legacy.
 CREATE OR REPLACE FUNCTION public.tilebbox(z integer, x integer, y integer, srid integer DEFAULT 3857)
-RETURNS public.geometry
+RETURNS geometry
 LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE
 AS $fn$
 DECLARE
     half_world double precision := 6378137 * pi();   -- 20037508.342789244
     tile_size double precision := 2 * half_world / (2 ^ z);
-    env public.geometry;
+    env geometry;
 BEGIN
     env := ST_MakeEnvelope(
         -half_world + x * tile_size,        -- west
@@ -38,9 +38,9 @@ RETURNS bytea
 LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE
 AS $fn$
 DECLARE
-    tile_env public.geometry := public.tilebbox(z, x, y, 3857);
+    tile_env geometry := public.tilebbox(z, x, y, 3857);
     -- the 64/4096 buffer, so that the bbox prefilter keeps what ST_AsMVTGeom keeps
-    search_env public.geometry := ST_Transform(
+    search_env geometry := ST_Transform(
         ST_Expand(tile_env, (ST_XMax(tile_env) - ST_XMin(tile_env)) * 64.0 / 4096.0), 4326);
     tile bytea;
 BEGIN
@@ -72,7 +72,7 @@ RETURNS json
 LANGUAGE plpgsql
 AS $fn$
 DECLARE
-    envelope public.geometry;
+    envelope geometry;
     features json;
 BEGIN
     IF bbox IS NULL THEN

@@ -1,0 +1,71 @@
+"""Wire shapes and field tables of the user endpoints (Django's User model rules)."""
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import msgspec
+
+from samsyn.api.compat.validation import CharField, ReadOnlyField
+
+INVALID_USERNAME = ("Enter a valid username. This value may contain only letters, numbers, and "
+                    "@/./+/-/_ characters.")
+INVALID_EMAIL = "Enter a valid email address."
+USERNAME_TAKEN = "A user with that username already exists."
+USERNAME_HELP = "Required. 150 characters or fewer. Letters, digits and @/./+/-/_ only."
+
+_USERNAME = re.compile(r"[\w.@+-]+\Z")
+# Django's EmailValidator, in short: a dot-atom or quoted local part, a domain of labels
+# with a TLD, or an IP literal.
+_EMAIL_USER = re.compile(
+    r"(^[-!#$%&'*+/=?^_`{}|~0-9A-Z]+(\.[-!#$%&'*+/=?^_`{}|~0-9A-Z]+)*\Z"
+    r'|^"([\001-\010\013\014\016-\037!#-\[\]-\177]|\\[\001-\011\013\014\016-\177])*"\Z)',
+    re.IGNORECASE)
+_EMAIL_DOMAIN = re.compile(
+    r"((?:[A-Z0-9](?:[A-Z0-9-]{0,61}[A-Z0-9])?\.)+)(?:[A-Z0-9-]{2,63}(?<!-))\Z", re.IGNORECASE)
+_EMAIL_LITERAL = re.compile(r"\[([A-F0-9:.]+)\]\Z", re.IGNORECASE)
+
+
+def username_error(value: str) -> str | None:
+    return None if _USERNAME.match(value) else INVALID_USERNAME
+
+
+def email_error(value: str) -> str | None:
+    """Django's EmailValidator verdict on a non-empty value."""
+    if "@" not in value or len(value) > 320:
+        return INVALID_EMAIL
+    user, domain = value.rsplit("@", 1)
+    if not _EMAIL_USER.match(user):
+        return INVALID_EMAIL
+    if domain == "localhost" or _EMAIL_LITERAL.match(domain):
+        return None
+    try:
+        domain = domain.encode("idna").decode("ascii")
+    except UnicodeError:
+        return INVALID_EMAIL
+    return None if _EMAIL_DOMAIN.match(domain) else INVALID_EMAIL
+
+
+PROFILE_FIELDS = (
+    ReadOnlyField("id"),
+    CharField("username", max_length=150, validators=(username_error,),
+              unique_message=USERNAME_TAKEN, help_text=USERNAME_HELP),
+    CharField("email", max_length=254, required=False, allow_blank=True,
+              validators=(email_error,), label="Email address", kind="email"),
+    CharField("first_name", max_length=150, required=False, allow_blank=True),
+    CharField("last_name", max_length=150, required=False, allow_blank=True),
+)
+
+
+class ProfileOut(msgspec.Struct):
+    """The legacy UserProfileSerializer: id, username, email, first_name, last_name."""
+
+    id: int
+    username: str
+    email: str
+    first_name: str
+    last_name: str
+
+
+def profile_out(row: Any) -> ProfileOut:
+    return ProfileOut(row.id, row.username, row.email, row.first_name, row.last_name)
