@@ -84,7 +84,11 @@ def _execute_script(sql: str) -> None:
 
 def upgrade() -> None:
     op.execute("CREATE EXTENSION IF NOT EXISTS postgis WITH SCHEMA public")
-    op.execute("SET LOCAL search_path = public")
+    # PostGIS may already be installed in another schema: keep it on the path.
+    postgis_schema = op.get_bind().exec_driver_sql(
+        "SELECT extnamespace::regnamespace::text FROM pg_extension WHERE extname = 'postgis'"
+    ).scalar()
+    op.execute(f"SET LOCAL search_path = public, {postgis_schema}")
     _execute_script(sql_script("legacy_schema.sql"))
     _execute_script(sql_script("functions.sql"))
     values = ", ".join(f"('{app}', '{name}', now())" for app, name in DJANGO_MIGRATIONS)

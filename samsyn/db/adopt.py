@@ -524,8 +524,13 @@ def _adopt(conn: Connection, *, dry_run: bool) -> AdoptReport:
                                    f"the functions {missing or 'none'} and stamp {head}")
 
     statements = legacy_function_statements()
-    for name in missing:
-        conn.connection.driver_connection.execute(statements[name])
+    if missing:
+        previous = conn.exec_driver_sql("SHOW search_path").scalar()
+        conn.exec_driver_sql(
+            f"SET LOCAL search_path = {_search_path(_postgis_schema(conn) or 'public')}")
+        for name in missing:
+            conn.connection.driver_connection.execute(statements[name])
+        conn.exec_driver_sql(f"SET LOCAL search_path = {previous}")
     config = alembic_config(conn)
     command.stamp(config, _ALEMBIC_BASE_REVISION)
     command.upgrade(config, "head")

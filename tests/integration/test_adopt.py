@@ -8,7 +8,8 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from samsyn.db import migrate
-from samsyn.db.adopt import adopt, inspect_schema
+from samsyn.db.adopt import LEGACY_FUNCTIONS, adopt, inspect_schema
+from samsyn.db.migrate import sql_script
 
 SAMSYN_TABLES = {"samsyn_job", "samsyn_token_denylist", "samsyn_mail_outbox"}
 
@@ -188,3 +189,18 @@ def test_a_database_behind_head_is_upgraded(new_database, start: str) -> None:
     report = adopt(url)
     assert report.adopted and report.changed
     assert migrate.is_at_head(url)
+
+
+def test_postgis_in_another_schema(pg_cluster, new_database) -> None:
+    url = new_database("extschema")
+    name = url.rsplit("/", 1)[1]
+    with pg_cluster.connect(name) as conn:
+        conn.execute("DROP EXTENSION postgis")
+        conn.execute("CREATE SCHEMA extensions")
+        conn.execute("CREATE EXTENSION postgis SCHEMA extensions")
+        conn.execute("SET search_path = public, extensions")
+        conn.execute(sql_script("legacy_schema.sql"))
+    report = adopt(url)
+    assert report.adopted, str(report)
+    assert sorted(report.functions_created) == sorted(
+        s.split("(")[0] for s in LEGACY_FUNCTIONS)
