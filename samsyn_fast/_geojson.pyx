@@ -1,0 +1,477 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
+"""GeoJSON coordinates kernel: one nogil pass over the raw JSON coordinate arrays of every feature.
+
+msgspec has already decoded and validated the document (samsyn_fast.geojson); the coordinate
+members stay msgspec.Raw bytes and are flattened here into the ragged GeometryBuffers layout,
+one builder per geometry family (points, lines, polygons).
+"""
+from cpython.buffer cimport PyObject_GetBuffer, PyBuffer_Release, PyBUF_SIMPLE
+from libc.math cimport isfinite, NAN
+from libc.stdint cimport int64_t, uint8_t
+from libc.stdlib cimport malloc, calloc, free
+from libc.string cimport memcpy
+
+from samsyn_fast._status cimport Status
+from samsyn_fast._csv cimport (parse_decimal, locale_t, newlocale, LC_ALL_MASK, mem_resize,
+                               mem_free, mem_capacity)
+
+import numpy as np
+
+cdef locale_t C_LOCALE = newlocale(LC_ALL_MASK, "C", NULL)
+
+# Geometry codes (the wrapper maps GeoJSON type names to these).
+cpdef enum GeomCode:
+    NULL_GEOMETRY = 0
+    POINT = 1
+    MULTIPOINT = 2
+    LINESTRING = 3
+    MULTILINESTRING = 4
+    POLYGON = 5
+    MULTIPOLYGON = 6
+    FAM_POINTS = 0
+    FAM_LINES = 1
+    FAM_POLYGONS = 2
+
+cpdef enum Problem:
+    PROBLEM_NONE = 0
+    PROBLEM_NESTING = 1      # an array where a number belongs, or the reverse
+    PROBLEM_NOT_NUMBER = 2   # a string / true / null inside coordinates
+    PROBLEM_SHORT_POSITION = 3
+    PROBLEM_NONFINITE = 4
+    PROBLEM_MISSING = 5      # no coordinates member
+    PROBLEM_TRAILING = 6
+
+
+cdef struct Arr:
+    char* data
+    Py_ssize_t n        # bytes used
+    Py_ssize_t cap      # bytes reserved (mem_capacity)
+
+
+cdef inline int _push(Arr* a, const void* v, Py_ssize_t size) noexcept nogil:
+    cdef Py_ssize_t need = a.n + size
+    cdef Py_ssize_t cap
+    cdef char* p
+    if need > a.cap:
+        cap = a.cap * 2 if a.cap else 4096
+        while cap < need:
+            cap *= 2
+        p = <char*>mem_resize(a.data, a.cap, cap)
+        if p == NULL:
+            return -1
+        a.data = p
+        a.cap = mem_capacity(cap)
+    memcpy(a.data + a.n, v, size)
+    a.n = need
+    return 0
+
+
+cdef inline int _push_i64(Arr* a, int64_t v) noexcept nogil:
+    return _push(a, &v, 8)
+
+
+cdef inline int64_t _count(Arr* a) noexcept nogil:
+    return a.n // 8
+
+
+cdef struct Family:
+    Arr xy            # doubles x, y
+    Arr z             # doubles (NaN where the position had no third number)
+    Arr geom          # int64 offsets (G + 1)
+    Arr ring          # int64 offsets (R + 1), lines and polygons
+    Arr poly          # int64 offsets (P + 1), polygons only
+    Arr feature       # int64 feature index per geometry
+    Arr null          # uint8 per geometry
+    bint has_z
+    bint all_points   # points family: only Point geometries so far
+
+
+cdef struct Cursor:
+    const char* p
+    const char* end
+    int problem
+
+
+cdef inline void _ws(Cursor* c) noexcept nogil:
+    while c.p < c.end and (c.p[0] == 32 or c.p[0] == 10 or c.p[0] == 13 or c.p[0] == 9):
+        c.p += 1
+
+
+cdef inline bint _peek(Cursor* c, char ch) noexcept nogil:
+    _ws(c)
+    return c.p < c.end and c.p[0] == ch
+
+
+cdef Status _fail(Cursor* c, int problem, Status s) noexcept nogil:
+    c.problem = problem
+    return s
+
+
+cdef Status _number(Cursor* c, double* out) noexcept nogil:
+    cdef const char* s
+    cdef unsigned char ch
+    cdef int rc
+    _ws(c)
+    if c.p >= c.end:
+        return _fail(c, PROBLEM_NESTING, Status.BAD_RECORD)
+    ch = <unsigned char>c.p[0]
+    if ch == 91:   # '['
+        return _fail(c, PROBLEM_NESTING, Status.BAD_RECORD)
+    s = c.p
+    while c.p < c.end:
+        ch = <unsigned char>c.p[0]
+        if (48 <= ch <= 57) or ch == 45 or ch == 43 or ch == 46 or ch == 101 or ch == 69:
+            c.p += 1
+        else:
+            break
+    if c.p == s:
+        return _fail(c, PROBLEM_NOT_NUMBER, Status.BAD_NUMBER)
+    rc = parse_decimal(s, c.p - s, out, C_LOCALE)
+    if rc == 2:
+        return Status.NO_MEMORY
+    if rc != 0:
+        return _fail(c, PROBLEM_NOT_NUMBER, Status.BAD_NUMBER)
+    if not isfinite(out[0]):
+        return _fail(c, PROBLEM_NONFINITE, Status.NAN_COORD)
+    return Status.OK
+
+
+cdef Status _position(Cursor* c, Family* f) noexcept nogil:
+    """[x, y(, z(, ...))]: x, y and z kept; later members (M) are read and dropped."""
+    cdef double v[3]
+    cdef double extra
+    cdef int k = 0
+    cdef Status s
+    if not _peek(c, 91):
+        return _fail(c, PROBLEM_NESTING, Status.BAD_RECORD)
+    c.p += 1
+    if _peek(c, 93):
+        return _fail(c, PROBLEM_SHORT_POSITION, Status.EMPTY_GEOMETRY)
+    while True:
+        if k < 3:
+            s = _number(c, &v[k])
+        else:
+            s = _number(c, &extra)
+        if s != Status.OK:
+            return s
+        k += 1
+        _ws(c)
+        if c.p < c.end and c.p[0] == 44:   # ','
+            c.p += 1
+            continue
+        if c.p < c.end and c.p[0] == 93:   # ']'
+            c.p += 1
+            break
+        return _fail(c, PROBLEM_NESTING, Status.BAD_RECORD)
+    if k < 2:
+        return _fail(c, PROBLEM_SHORT_POSITION, Status.EMPTY_GEOMETRY)
+    if k >= 3:
+        f.has_z = True
+    else:
+        v[2] = NAN
+    if _push(&f.xy, v, 16) != 0 or _push(&f.z, &v[2], 8) != 0:
+        return Status.NO_MEMORY
+    return Status.OK
+
+
+cdef Status _positions(Cursor* c, Family* f) noexcept nogil:
+    """[position, ...] (possibly empty)."""
+    cdef Status s
+    if not _peek(c, 91):
+        return _fail(c, PROBLEM_NESTING, Status.BAD_RECORD)
+    c.p += 1
+    if _peek(c, 93):
+        c.p += 1
+        return Status.OK
+    while True:
+        s = _position(c, f)
+        if s != Status.OK:
+            return s
+        _ws(c)
+        if c.p < c.end and c.p[0] == 44:
+            c.p += 1
+            continue
+        if c.p < c.end and c.p[0] == 93:
+            c.p += 1
+            return Status.OK
+        return _fail(c, PROBLEM_NESTING, Status.BAD_RECORD)
+
+
+cdef Status _rings(Cursor* c, Family* f) noexcept nogil:
+    """[[position, ...], ...]: each inner array closes one ring (line part)."""
+    cdef Status s
+    if not _peek(c, 91):
+        return _fail(c, PROBLEM_NESTING, Status.BAD_RECORD)
+    c.p += 1
+    if _peek(c, 93):
+        c.p += 1
+        return Status.OK
+    while True:
+        s = _positions(c, f)
+        if s != Status.OK:
+            return s
+        if _push_i64(&f.ring, _count(&f.xy) // 2) != 0:
+            return Status.NO_MEMORY
+        _ws(c)
+        if c.p < c.end and c.p[0] == 44:
+            c.p += 1
+            continue
+        if c.p < c.end and c.p[0] == 93:
+            c.p += 1
+            return Status.OK
+        return _fail(c, PROBLEM_NESTING, Status.BAD_RECORD)
+
+
+cdef Status _polygons(Cursor* c, Family* f) noexcept nogil:
+    """[[[position, ...], ...], ...]: each middle array closes one polygon."""
+    cdef Status s
+    if not _peek(c, 91):
+        return _fail(c, PROBLEM_NESTING, Status.BAD_RECORD)
+    c.p += 1
+    if _peek(c, 93):
+        c.p += 1
+        return Status.OK
+    while True:
+        s = _rings(c, f)
+        if s != Status.OK:
+            return s
+        if _push_i64(&f.poly, _count(&f.ring) - 1) != 0:
+            return Status.NO_MEMORY
+        _ws(c)
+        if c.p < c.end and c.p[0] == 44:
+            c.p += 1
+            continue
+        if c.p < c.end and c.p[0] == 93:
+            c.p += 1
+            return Status.OK
+        return _fail(c, PROBLEM_NESTING, Status.BAD_RECORD)
+
+
+cdef Status _geometry(Cursor* c, int code, Family* f) noexcept nogil:
+    cdef Status s
+    cdef int64_t before
+    cdef const char* save
+    if code == POINT:
+        # [x, y] or [] (an empty point)
+        if not _peek(c, 91):
+            return _fail(c, PROBLEM_NESTING, Status.BAD_RECORD)
+        save = c.p
+        c.p += 1
+        if _peek(c, 93):
+            c.p += 1
+        else:
+            c.p = save
+            s = _position(c, f)
+            if s != Status.OK:
+                return s
+        return Status.OK if _push_i64(&f.geom, _count(&f.xy) // 2) == 0 else Status.NO_MEMORY
+    if code == MULTIPOINT:
+        f.all_points = False
+        s = _positions(c, f)
+        if s != Status.OK:
+            return s
+        return Status.OK if _push_i64(&f.geom, _count(&f.xy) // 2) == 0 else Status.NO_MEMORY
+    if code == LINESTRING:
+        before = _count(&f.xy)
+        s = _positions(c, f)
+        if s != Status.OK:
+            return s
+        if _count(&f.xy) != before and _push_i64(&f.ring, _count(&f.xy) // 2) != 0:
+            return Status.NO_MEMORY
+        return Status.OK if _push_i64(&f.geom, _count(&f.ring) - 1) == 0 else Status.NO_MEMORY
+    if code == MULTILINESTRING:
+        s = _rings(c, f)
+        if s != Status.OK:
+            return s
+        return Status.OK if _push_i64(&f.geom, _count(&f.ring) - 1) == 0 else Status.NO_MEMORY
+    if code == POLYGON:
+        before = _count(&f.ring)
+        s = _rings(c, f)
+        if s != Status.OK:
+            return s
+        if _count(&f.ring) != before and _push_i64(&f.poly, _count(&f.ring) - 1) != 0:
+            return Status.NO_MEMORY
+        return Status.OK if _push_i64(&f.geom, _count(&f.poly) - 1) == 0 else Status.NO_MEMORY
+    if code == MULTIPOLYGON:
+        s = _polygons(c, f)
+        if s != Status.OK:
+            return s
+        return Status.OK if _push_i64(&f.geom, _count(&f.poly) - 1) == 0 else Status.NO_MEMORY
+    return Status.BAD_SHAPE_TYPE
+
+
+cdef Status _null(Family* f, int fam) noexcept nogil:
+    # A null geometry spans nothing: repeat the last offset.
+    if fam == FAM_POINTS:
+        return Status.OK if _push_i64(&f.geom, _count(&f.xy) // 2) == 0 else Status.NO_MEMORY
+    if fam == FAM_LINES:
+        return Status.OK if _push_i64(&f.geom, _count(&f.ring) - 1) == 0 else Status.NO_MEMORY
+    return Status.OK if _push_i64(&f.geom, _count(&f.poly) - 1) == 0 else Status.NO_MEMORY
+
+
+cdef object _array(Arr* a, object dtype, Py_ssize_t itemsize):
+    cdef Py_ssize_t n = a.n // itemsize
+    out = np.empty(n, dtype=dtype)
+    cdef char[::1] view
+    if a.n:
+        view = out.view(np.uint8)
+        memcpy(&view[0], a.data, a.n)
+    return out
+
+
+def flatten(list coordinates, const uint8_t[::1] codes, int null_family):
+    """Flatten the raw coordinate members of every feature.
+
+    Args:
+        coordinates: per feature a bytes-like JSON array (msgspec.Raw), or None for nulls.
+        codes: per feature its GeomCode (NULL_GEOMETRY for null).
+        null_family: the family (FAM_*) that takes the null geometries.
+
+    Returns:
+        (families, status, feature, problem, byte offset): families is a list of three dicts
+        (or None when the family is unused) with the ragged arrays; status 0 when all went well.
+    """
+    cdef Py_ssize_t n = len(coordinates)
+    cdef Py_ssize_t i
+    cdef Py_buffer* bufs
+    cdef const char** ptrs
+    cdef Py_ssize_t* lens
+    cdef Family fams[3]
+    cdef Family* f
+    cdef Cursor cur
+    cdef Status s = Status.OK
+    cdef int code, fam
+    cdef int64_t zero = 0
+    cdef uint8_t one = 1, nil = 0
+    cdef int64_t fi
+    cdef Py_ssize_t failed_at = -1
+    cdef Py_ssize_t err_offset = 0
+    cdef bint used[3]
+    if codes.shape[0] != n:
+        raise ValueError("one code per feature")
+    bufs = <Py_buffer*>calloc(max(n, 1), sizeof(Py_buffer))
+    ptrs = <const char**>calloc(max(n, 1), sizeof(char*))
+    lens = <Py_ssize_t*>calloc(max(n, 1), sizeof(Py_ssize_t))
+    if bufs == NULL or ptrs == NULL or lens == NULL:
+        free(bufs)
+        free(ptrs)
+        free(lens)
+        raise MemoryError()
+    memset_families(fams)
+    used[0] = used[1] = used[2] = False
+    cur.problem = 0
+    try:
+        for i in range(n):
+            obj = coordinates[i]
+            if codes[i] != NULL_GEOMETRY and obj is not None:
+                PyObject_GetBuffer(obj, &bufs[i], PyBUF_SIMPLE)
+                ptrs[i] = <const char*>bufs[i].buf
+                lens[i] = bufs[i].len
+        with nogil:
+            for fam in range(3):
+                f = &fams[fam]
+                f.all_points = True
+                if _push_i64(&f.geom, zero) != 0 or _push_i64(&f.ring, zero) != 0 or \
+                        _push_i64(&f.poly, zero) != 0:
+                    s = Status.NO_MEMORY
+            for i in range(n):
+                if s != Status.OK:
+                    break
+                code = codes[i]
+                if code == NULL_GEOMETRY:
+                    fam = null_family
+                elif code <= MULTIPOINT:
+                    fam = FAM_POINTS
+                elif code <= MULTILINESTRING:
+                    fam = FAM_LINES
+                else:
+                    fam = FAM_POLYGONS
+                f = &fams[fam]
+                used[fam] = True
+                fi = i
+                if _push_i64(&f.feature, fi) != 0:
+                    s = Status.NO_MEMORY
+                    break
+                if code == NULL_GEOMETRY:
+                    s = _null(f, fam)
+                    if s == Status.OK and _push(&f.null, &one, 1) != 0:
+                        s = Status.NO_MEMORY
+                    continue
+                if _push(&f.null, &nil, 1) != 0:
+                    s = Status.NO_MEMORY
+                    break
+                if ptrs[i] == NULL:
+                    s = _fail(&cur, PROBLEM_MISSING, Status.EMPTY_GEOMETRY)
+                    failed_at = i
+                    break
+                cur.p = ptrs[i]
+                cur.end = ptrs[i] + lens[i]
+                s = _geometry(&cur, code, f)
+                if s == Status.OK:
+                    _ws(&cur)
+                    if cur.p != cur.end:
+                        s = _fail(&cur, PROBLEM_TRAILING, Status.BAD_RECORD)
+                if s != Status.OK:
+                    failed_at = i
+                    err_offset = cur.p - ptrs[i]
+                    break
+        if s != Status.OK:
+            return None, int(s), failed_at, cur.problem, err_offset
+        out = []
+        for fam in range(3):
+            f = &fams[fam]
+            if not used[fam]:
+                out.append(None)
+                continue
+            xy = _array(&f.xy, np.float64, 8).reshape(-1, 2)
+            z = _array(&f.z, np.float64, 8) if f.has_z else None
+            out.append({
+                "coords": xy,
+                "z": z,
+                "geom_offsets": _array(&f.geom, np.int64, 8),
+                "ring_offsets": _array(&f.ring, np.int64, 8) if fam else np.zeros(1, np.int64),
+                "polygon_offsets": _array(&f.poly, np.int64, 8) if fam == FAM_POLYGONS
+                else np.zeros(1, np.int64),
+                "feature": _array(&f.feature, np.int64, 8),
+                "null": _array(&f.null, np.uint8, 1).view(bool),
+                "all_points": bool(f.all_points),
+            })
+        return out, 0, -1, 0, 0
+    finally:
+        for i in range(n):
+            if ptrs[i] != NULL:
+                PyBuffer_Release(&bufs[i])
+        free(bufs)
+        free(ptrs)
+        free(lens)
+        free_families(fams)
+
+
+cdef void memset_families(Family* fams) noexcept:
+    cdef int k
+    cdef Family* f
+    for k in range(3):
+        f = &fams[k]
+        f.xy.data = NULL; f.xy.n = 0; f.xy.cap = 0
+        f.z.data = NULL; f.z.n = 0; f.z.cap = 0
+        f.geom.data = NULL; f.geom.n = 0; f.geom.cap = 0
+        f.ring.data = NULL; f.ring.n = 0; f.ring.cap = 0
+        f.poly.data = NULL; f.poly.n = 0; f.poly.cap = 0
+        f.feature.data = NULL; f.feature.n = 0; f.feature.cap = 0
+        f.null.data = NULL; f.null.n = 0; f.null.cap = 0
+        f.has_z = False
+        f.all_points = True
+
+
+cdef void free_families(Family* fams) noexcept:
+    cdef int k
+    cdef Family* f
+    for k in range(3):
+        f = &fams[k]
+        mem_free(f.xy.data, f.xy.cap)
+        mem_free(f.z.data, f.z.cap)
+        mem_free(f.geom.data, f.geom.cap)
+        mem_free(f.ring.data, f.ring.cap)
+        mem_free(f.poly.data, f.poly.cap)
+        mem_free(f.feature.data, f.feature.cap)
+        mem_free(f.null.data, f.null.cap)

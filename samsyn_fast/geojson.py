@@ -1,0 +1,200 @@
+"""GeoJSON FeatureCollections into GeometryBuffers (one per geometry family) + raw properties.
+
+msgspec decodes and validates the document into Structs, keeping each geometry's
+``coordinates`` and each feature's ``properties`` as ``msgspec.Raw`` (the exact JSON bytes, no
+Python objects per number or key); the compiled kernel (_geojson) then flattens every
+coordinate array in one nogil pass.
+
+Mixed collections: geometries are grouped by family and promoted, one GeometryBuffers each:
+Point/MultiPoint → "Point" when every geometry of the family is a Point, else "MultiPoint";
+LineString/MultiLineString → "MultiLineString"; Polygon/MultiPolygon → "MultiPolygon".
+``types`` keeps each feature's original GeoJSON type (so a writer can restore it), and
+``feature_index`` maps every family's rows back to feature positions. Null geometries go, as
+``null=True`` rows, into the family of the first non-null geometry ("Point" if there is none),
+so a homogeneous collection always gives exactly one GeometryBuffers (``.geometry``).
+Positions keep x, y and z (z is NaN for 2-D positions of a family that has some 3-D ones);
+further members (M) are dropped, as RFC 7946 §3.1.1 allows. Rings are not checked for closure.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any, Literal, Union
+
+import msgspec
+import numpy as np
+
+from samsyn_fast import _geojson
+from samsyn_fast.buffers import GeometryBuffers
+from samsyn_fast.errors import KernelError
+
+__all__ = ["GeoJsonData", "read_geojson"]
+
+PathOrBytes = Union[str, "os.PathLike[str]", bytes, bytearray, memoryview]
+
+GeometryTypeName = Literal["Point", "MultiPoint", "LineString", "MultiLineString", "Polygon",
+                           "MultiPolygon", "GeometryCollection"]
+
+
+class _Geometry(msgspec.Struct):
+    type: GeometryTypeName
+    coordinates: msgspec.Raw = msgspec.Raw()
+    geometries: msgspec.Raw = msgspec.Raw()
+
+
+class _Feature(msgspec.Struct):
+    type: Literal["Feature"]
+    geometry: Union[_Geometry, None]
+    properties: msgspec.Raw = msgspec.Raw(b"null")
+    id: Union[int, float, str, None] = None
+
+
+class _FeatureCollection(msgspec.Struct):
+    type: Literal["FeatureCollection"]
+    features: list[_Feature]
+
+
+_DECODER = msgspec.json.Decoder(_FeatureCollection)
+
+_CODES = {"Point": _geojson.GeomCode.POINT, "MultiPoint": _geojson.GeomCode.MULTIPOINT,
+          "LineString": _geojson.GeomCode.LINESTRING,
+          "MultiLineString": _geojson.GeomCode.MULTILINESTRING,
+          "Polygon": _geojson.GeomCode.POLYGON, "MultiPolygon": _geojson.GeomCode.MULTIPOLYGON}
+_FAMILY_OF = {"Point": 0, "MultiPoint": 0, "LineString": 1, "MultiLineString": 1, "Polygon": 2,
+              "MultiPolygon": 2}
+_PROBLEMS = {
+    _geojson.Problem.PROBLEM_NESTING: "coordinates are not nested as the geometry type requires",
+    _geojson.Problem.PROBLEM_NOT_NUMBER: "a coordinate is not a number",
+    _geojson.Problem.PROBLEM_SHORT_POSITION: "a position has fewer than two numbers",
+    _geojson.Problem.PROBLEM_NONFINITE: "a coordinate is not finite (overflows a double)",
+    _geojson.Problem.PROBLEM_MISSING: "geometry has no 'coordinates'",
+    _geojson.Problem.PROBLEM_TRAILING: "unexpected data after the coordinates",
+}
+_STATUS_BAD_SHAPE_TYPE = 5
+_STATUS_BAD_RECORD = 10
+_STATUS_BAD_INPUT = 12
+
+
+@dataclass(frozen=True, slots=True)
+class GeoJsonData:
+    """A decoded FeatureCollection.
+
+    Attributes:
+        geometries: one GeometryBuffers per family present, keyed by its geometry_type
+            ("Point" or "MultiPoint", "MultiLineString", "MultiPolygon").
+        feature_index: same keys; (G,) int64 feature position of each geometry row.
+        types: per feature its GeoJSON geometry type, None for a null geometry.
+        properties: per feature the raw JSON bytes of ``properties`` (msgspec.Raw; ``null``
+            when absent), ready for a jsonb column.
+        ids: per feature its ``id`` (int, float, str) or None.
+    """
+
+    geometries: dict[str, GeometryBuffers]
+    feature_index: dict[str, np.ndarray]
+    types: list[str | None]
+    properties: list[msgspec.Raw]
+    ids: list[int | float | str | None]
+
+    def __len__(self) -> int:
+        return len(self.types)
+
+    @property
+    def geometry(self) -> GeometryBuffers:
+        """The only GeometryBuffers (a homogeneous collection); ValueError when mixed."""
+        if len(self.geometries) == 1:
+            return next(iter(self.geometries.values()))
+        if not self.geometries:
+            return _empty_points()
+        raise ValueError(f"mixed FeatureCollection: families {sorted(self.geometries)}; "
+                         f"use .geometries / .feature_index")
+
+
+def _empty_points() -> GeometryBuffers:
+    z = np.zeros(1, np.int64)
+    return GeometryBuffers("Point", np.zeros((0, 2)), None, z, z.copy(), z.copy(),
+                           np.zeros(0, bool))
+
+
+def _load(path_or_bytes: PathOrBytes) -> bytes | memoryview:
+    if isinstance(path_or_bytes, (bytes, bytearray, memoryview)):
+        return path_or_bytes
+    with open(path_or_bytes, "rb") as f:
+        return f.read()
+
+
+def _line_col(data: Any, pos: int) -> str:
+    head = bytes(memoryview(data)[:pos])
+    line = head.count(b"\n") + 1
+    column = pos - (head.rfind(b"\n") + 1) + 1
+    return f"line {line}, column {column}"
+
+
+def read_geojson(path_or_bytes: PathOrBytes) -> GeoJsonData:
+    """Read a GeoJSON FeatureCollection.
+
+    Args:
+        path_or_bytes: a file path or the document's bytes (UTF-8 JSON).
+
+    Returns:
+        GeoJsonData (see the module docstring for how mixed types are laid out).
+
+    Raises:
+        KernelError: (a ValueError) malformed JSON, wrong member types, unsupported
+            GeometryCollection, bad coordinates; the message names the feature index.
+    """
+    data = _load(path_or_bytes)
+    try:
+        fc = _DECODER.decode(data)
+    except msgspec.ValidationError as e:
+        raise KernelError(_STATUS_BAD_RECORD, f"not a GeoJSON FeatureCollection: {e}",
+                          "geojson") from None
+    except msgspec.DecodeError as e:
+        msg = str(e)
+        where = "geojson"
+        if "(byte " in msg:
+            try:
+                pos = int(msg.rsplit("(byte ", 1)[1].rstrip(")"))
+                where = f"geojson {_line_col(data, pos)}"
+            except ValueError:
+                pass
+        raise KernelError(_STATUS_BAD_RECORD, msg, where) from None
+    features = fc.features
+    n = len(features)
+    codes = np.zeros(n, dtype=np.uint8)
+    coords: list[Any] = [None] * n
+    types: list[str | None] = [None] * n
+    null_family = -1
+    for i, feat in enumerate(features):
+        g = feat.geometry
+        if g is None:
+            continue
+        t = g.type
+        if t == "GeometryCollection":
+            raise KernelError(_STATUS_BAD_SHAPE_TYPE, "GeometryCollection is not supported",
+                              f"geojson feature {i}")
+        types[i] = t
+        codes[i] = _CODES[t]
+        raw = g.coordinates
+        coords[i] = raw if len(raw) else None
+        if null_family < 0:
+            null_family = _FAMILY_OF[t]
+    families, status, failed, problem, offset = _geojson.flatten(
+        coords, codes, max(null_family, 0))
+    if status:
+        detail = _PROBLEMS.get(problem)
+        raise KernelError(status, detail, f"geojson feature {failed} ({types[failed]})")
+    geometries: dict[str, GeometryBuffers] = {}
+    index: dict[str, np.ndarray] = {}
+    for fam, out in enumerate(families):
+        if out is None:
+            continue
+        if fam == 0:
+            gtype = "Point" if out["all_points"] else "MultiPoint"
+        else:
+            gtype = ("MultiLineString", "MultiPolygon")[fam - 1]
+        geometries[gtype] = GeometryBuffers(
+            gtype, np.ascontiguousarray(out["coords"]), out["z"], out["geom_offsets"],
+            out["ring_offsets"], out["polygon_offsets"], out["null"])
+        index[gtype] = out["feature"]
+    return GeoJsonData(geometries, index, types, [f.properties for f in features],
+                       [f.id for f in features])

@@ -1,0 +1,290 @@
+"""samsyn_fast.geojson against shapely.from_geojson (GEOS) and pyogrio, plus its error messages."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import msgspec
+import numpy as np
+import pytest
+import shapely
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from samsyn_fast.buffers import GeometryBuffers
+from samsyn_fast.errors import KernelError
+from samsyn_fast.geojson import GeoJsonData, read_geojson
+
+DATA = Path(__file__).resolve().parents[1] / "data" / "testdata"
+FILES = sorted(DATA.glob("**/*.geojson"))
+PROMOTE = {"Point": None, "MultiPoint": None, "LineString": shapely.multilinestrings,
+           "MultiLineString": None, "Polygon": shapely.multipolygons, "MultiPolygon": None}
+
+
+def to_shapely(buf: GeometryBuffers) -> list:
+    """Rebuild shapely geometries from the ragged buffers (None for null rows), one by one
+    (shapely.from_ragged_array trips over all-empty inputs)."""
+    xy = buf.coords if buf.z is None else np.column_stack([buf.coords, buf.z])
+    t, go, ro, po = buf.geometry_type, buf.geom_offsets, buf.ring_offsets, buf.polygon_offsets
+
+    def ring(r):
+        return xy[ro[r]:ro[r + 1]]
+
+    def polygon(p):
+        rings = [ring(r) for r in range(po[p], po[p + 1])]
+        return shapely.Polygon(rings[0], [shapely.LinearRing(r) for r in rings[1:]])
+
+    out = []
+    for i in range(len(buf)):
+        if t == "Point":
+            g = shapely.points(xy[go[i]]) if go[i + 1] > go[i] else shapely.from_wkt("POINT EMPTY")
+        elif t == "MultiPoint":
+            g = shapely.multipoints(xy[go[i]:go[i + 1]]) if go[i + 1] > go[i] \
+                else shapely.from_wkt("MULTIPOINT EMPTY")
+        elif t == "MultiLineString":
+            parts = [shapely.linestrings(ring(r)) for r in range(go[i], go[i + 1])]
+            g = shapely.multilinestrings(parts) if parts else shapely.from_wkt("MULTILINESTRING EMPTY")
+        else:
+            parts = [polygon(p) for p in range(go[i], go[i + 1])]
+            g = shapely.multipolygons(parts) if parts else shapely.from_wkt("MULTIPOLYGON EMPTY")
+        out.append(None if buf.null[i] else g)
+    return out
+
+
+def reference(geometry: dict | None, family_type: str):
+    """GEOS's reading of one GeoJSON geometry, promoted like samsyn promotes it."""
+    if geometry is None:
+        return None
+    g = shapely.from_geojson(json.dumps(geometry))
+    if family_type == "MultiPoint" and geometry["type"] == "Point":
+        g = shapely.multipoints([g]) if not g.is_empty else shapely.from_wkt("MULTIPOINT EMPTY")
+    elif geometry["type"] in ("LineString", "Polygon"):
+        if g.is_empty:
+            g = shapely.from_wkt("MULTILINESTRING EMPTY" if geometry["type"] == "LineString"
+                                 else "MULTIPOLYGON EMPTY")
+        else:
+            g = PROMOTE[geometry["type"]]([g])
+    return g
+
+
+def assert_matches_geos(data: GeoJsonData, doc: dict) -> None:
+    features = doc["features"]
+    assert len(data) == len(features)
+    seen = []
+    for gtype, buf in data.geometries.items():
+        assert buf.geometry_type == gtype
+        assert buf.coords.dtype == np.float64 and buf.coords.flags.c_contiguous
+        assert buf.geom_offsets[0] == 0 and buf.ring_offsets[0] == 0 and buf.polygon_offsets[0] == 0
+        ours = to_shapely(buf)
+        for row, fi in enumerate(data.feature_index[gtype].tolist()):
+            seen.append(fi)
+            geom = features[fi]["geometry"]
+            ref = reference(geom, gtype)
+            if ref is None:
+                assert ours[row] is None
+                continue
+            dim = 3 if buf.z is not None else 2
+            assert shapely.to_wkb(ours[row], output_dimension=dim) == \
+                shapely.to_wkb(ref, output_dimension=dim), (fi, geom)
+    assert sorted(seen) == list(range(len(features)))
+    for i, f in enumerate(features):
+        assert data.types[i] == (f["geometry"]["type"] if f["geometry"] else None)
+        assert msgspec.json.decode(data.properties[i]) == f.get("properties")
+        assert data.ids[i] == f.get("id")
+
+
+# --- real files ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("path", FILES, ids=[p.name for p in FILES])
+def test_testdata_files_match_geos(path):
+    doc = json.loads(path.read_bytes())
+    assert_matches_geos(read_geojson(path), doc)
+
+
+def test_cycle_hire_matches_pyogrio():
+    pyogrio = pytest.importorskip("pyogrio")
+    path = DATA / "r-cran-spdata" / "cycle_hire.geojson"
+    _, _, wkb, _ = pyogrio.raw.read(path)
+    expected = shapely.get_coordinates(shapely.from_wkb(wkb))
+    got = read_geojson(path).geometry
+    assert got.geometry_type == "Point" and len(got) == 742
+    np.testing.assert_array_equal(got.coords, expected)
+
+
+def test_null_geometries_ride_with_the_first_family():
+    data = read_geojson(DATA / "geopandas-0.14.4" / "null_geom.geojson")
+    buf = data.geometry
+    assert buf.geometry_type == "MultiLineString"
+    assert buf.null.tolist() == [True, False]    # the null comes first in the file
+    assert buf.geom_offsets[0] == buf.geom_offsets[1]
+    assert data.types == [None, "LineString"]
+
+
+def test_mixed_collection_splits_by_family():
+    data = read_geojson(DATA / "fiona-1.10.1" / "trio.geojson")
+    assert sorted(data.geometries) == ["MultiLineString", "MultiPolygon", "Point"]
+    with pytest.raises(ValueError, match="mixed FeatureCollection"):
+        data.geometry
+
+
+# --- property-based: random collections vs GEOS ---------------------------------------------
+
+num = st.one_of(st.floats(-1e6, 1e6, allow_nan=False), st.integers(-10**6, 10**6),
+                st.floats(allow_nan=False, allow_infinity=False, width=64))
+
+
+@st.composite
+def position(draw, dim):
+    return [draw(num) for _ in range(dim)]
+
+
+@st.composite
+def ring(draw, dim):
+    pts = draw(st.lists(position(dim), min_size=3, max_size=6))
+    return pts + [list(pts[0])]
+
+
+@st.composite
+def geometry(draw, dim):
+    kind = draw(st.sampled_from(["Point", "MultiPoint", "LineString", "MultiLineString",
+                                 "Polygon", "MultiPolygon", None]))
+    line = st.lists(position(dim), min_size=2, max_size=5)
+    poly = st.lists(ring(dim), min_size=1, max_size=3)
+    if kind is None:
+        return None
+    coords = {
+        "Point": position(dim),
+        "MultiPoint": st.lists(position(dim), max_size=4),
+        "LineString": line,
+        "MultiLineString": st.lists(line, max_size=3),
+        "Polygon": poly,
+        "MultiPolygon": st.lists(poly, max_size=3),
+    }[kind]
+    return {"type": kind, "coordinates": draw(coords)}
+
+
+@st.composite
+def collections(draw):
+    dim = draw(st.sampled_from([2, 3]))
+    feats = []
+    for _ in range(draw(st.integers(0, 8))):
+        f = {"type": "Feature", "geometry": draw(geometry(dim)),
+             "properties": draw(st.one_of(st.none(), st.dictionaries(
+                 st.text(max_size=5), st.one_of(st.integers(), st.text(max_size=5),
+                                                st.booleans(), st.none()), max_size=3)))}
+        ident = draw(st.one_of(st.none(), st.integers(-5, 5), st.text(max_size=3)))
+        if ident is not None:
+            f["id"] = ident
+        feats.append(f)
+    return {"type": "FeatureCollection", "features": feats}
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(doc=collections(), indent=st.sampled_from([None, 1]))
+def test_random_collections_match_geos(doc, indent):
+    data = read_geojson(json.dumps(doc, indent=indent).encode())
+    assert_matches_geos(data, doc)
+
+
+@settings(max_examples=200, deadline=None)
+@given(x=st.floats(allow_nan=False, allow_infinity=False),
+       fmt=st.sampled_from(["{!r}", "{:.17g}", "{:.3e}", "{:.0E}", "{:.10f}"]))
+def test_numbers_equal_python_float(x, fmt):
+    text = fmt.format(x)
+    if "inf" in text or "nan" in text:
+        return
+    if text.lstrip("-").startswith("0") and len(text.lstrip("-")) > 1 and text.lstrip("-")[1].isdigit():
+        return   # leading zeros are not JSON
+    if text.endswith("."):
+        text += "0"
+    if not np.isfinite(float(text)):
+        return   # rounding the text overflowed (e.g. 1.798e+308)
+    neg = text[1:] if text.startswith("-") else "-" + text
+    doc = ('{"type":"FeatureCollection","features":[{"type":"Feature","properties":{},'
+           f'"geometry":{{"type":"Point","coordinates":[{text}, {neg}]}}}}]}}')
+    got = read_geojson(doc.encode()).geometry.coords
+    assert got[0, 0].tobytes() == np.float64(float(text)).tobytes()
+    assert got[0, 1].tobytes() == np.float64(float(neg)).tobytes()
+
+
+# --- shapes and details ------------------------------------------------------------------------
+
+def fc(*geoms, **extra) -> bytes:
+    feats = [{"type": "Feature", "geometry": g, "properties": {"i": i}, **extra}
+             for i, g in enumerate(geoms)]
+    return json.dumps({"type": "FeatureCollection", "features": feats}).encode()
+
+
+def test_points_only_stay_points_and_promote_with_multipoints():
+    pts = read_geojson(fc({"type": "Point", "coordinates": [1, 2]},
+                          {"type": "Point", "coordinates": [3, 4]})).geometry
+    assert pts.geometry_type == "Point" and pts.geom_offsets.tolist() == [0, 1, 2]
+    mixed = read_geojson(fc({"type": "Point", "coordinates": [1, 2]},
+                            {"type": "MultiPoint", "coordinates": [[3, 4], [5, 6]]})).geometry
+    assert mixed.geometry_type == "MultiPoint" and mixed.geom_offsets.tolist() == [0, 1, 3]
+
+
+def test_polygon_offsets_layout():
+    sq = [[0, 0], [1, 0], [1, 1], [0, 0]]
+    buf = read_geojson(fc({"type": "Polygon", "coordinates": [sq, sq]},
+                          {"type": "MultiPolygon", "coordinates": [[sq], [sq, sq, sq]]},
+                          None,
+                          {"type": "Polygon", "coordinates": []})).geometry
+    assert buf.geometry_type == "MultiPolygon"
+    assert buf.geom_offsets.tolist() == [0, 1, 3, 3, 3]
+    assert buf.polygon_offsets.tolist() == [0, 2, 3, 6]
+    assert buf.ring_offsets.tolist() == [0, 4, 8, 12, 16, 20, 24]
+    assert buf.null.tolist() == [False, False, True, False]
+
+
+def test_z_and_extra_members():
+    buf = read_geojson(fc({"type": "LineString", "coordinates": [[1, 2, 3], [4, 5], [6, 7, 8, 9]]})).geometry
+    assert buf.coords.tolist() == [[1, 2], [4, 5], [6, 7]]
+    assert buf.z[0] == 3 and np.isnan(buf.z[1]) and buf.z[2] == 8
+    assert read_geojson(fc({"type": "Point", "coordinates": [1, 2]})).geometry.z is None
+
+
+def test_properties_raw_and_ids():
+    data = read_geojson(b'{"type":"FeatureCollection","features":[{"type":"Feature","id":"a",'
+                        b'"geometry":null,"properties":{"x": [1, {"y": null}]}},'
+                        b'{"type":"Feature","geometry":null}]}')
+    assert bytes(data.properties[0]) == b'{"x": [1, {"y": null}]}'
+    assert bytes(data.properties[1]) == b"null"
+    assert data.ids == ["a", None]
+    assert data.geometry.geometry_type == "Point" and data.geometry.null.all()
+
+
+def test_empty_collection():
+    data = read_geojson(b'{"type":"FeatureCollection","features":[]}')
+    assert len(data) == 0 and data.geometries == {} and len(data.geometry) == 0
+
+
+# --- errors name the feature -------------------------------------------------------------------
+
+@pytest.mark.parametrize("geom,pattern", [
+    ({"type": "Point", "coordinates": [[1, 2]]}, r"feature 1 \(Point\): coordinates are not nested"),
+    ({"type": "LineString", "coordinates": [1, 2]}, r"feature 1 \(LineString\): coordinates are not nested"),
+    ({"type": "Polygon", "coordinates": [[[0, "a"]]]}, r"feature 1 \(Polygon\): a coordinate is not a number"),
+    ({"type": "Point", "coordinates": [1, None]}, r"not a number"),
+    ({"type": "MultiPoint", "coordinates": [[1]]}, r"feature 1 \(MultiPoint\): a position has fewer"),
+    ({"type": "Point"}, r"feature 1 \(Point\): geometry has no 'coordinates'"),
+    ({"type": "GeometryCollection", "geometries": []}, r"feature 1: GeometryCollection"),
+    ({"type": "Curve", "coordinates": []}, r"\$\.features\[1\]\.geometry\.type"),
+    ({"type": "Point", "coordinates": {"x": 1}}, r"feature 1 \(Point\): coordinates are not nested"),
+])
+def test_bad_geometries(geom, pattern):
+    with pytest.raises(KernelError, match=pattern):
+        read_geojson(fc({"type": "Point", "coordinates": [0, 0]}, geom))
+
+
+def test_nonfinite_and_bad_json():
+    text = b'{"type":"FeatureCollection","features":[{"type":"Feature","properties":{},' \
+           b'"geometry":{"type":"Point","coordinates":[1e999, 0]}}]}'
+    with pytest.raises(KernelError, match=r"feature 0 \(Point\): a coordinate is not finite"):
+        read_geojson(text)
+    with pytest.raises(KernelError, match=r"line 2, column \d+.*malformed"):
+        read_geojson(b'{"type":"FeatureCollection",\n"features":[NaN]}')
+    with pytest.raises(KernelError, match=r"Expected `object`, got `str` - at `\$\.features\[0\]`"):
+        read_geojson(b'{"type":"FeatureCollection","features":["x"]}')
+    with pytest.raises(KernelError, match="not a GeoJSON FeatureCollection"):
+        read_geojson(b'{"type":"Feature","geometry":null,"properties":{}}')
