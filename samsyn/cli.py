@@ -56,6 +56,68 @@ def logging_config(level: str) -> dict[str, object]:
     }
 
 
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--workers", default=1, show_default=True, type=int)
+@click.option("--data-dir", default=".pgdata", show_default=True,
+              help="Where the embedded PostGIS lives when DATABASE_URL is not set.")
+def run(host: str, port: int, workers: int, data_dir: str) -> None:
+    """Migrate and serve; without DATABASE_URL, on an embedded PostGIS under --data-dir."""
+    from pathlib import Path
+
+    from samsyn.db.migrate import upgrade_head
+
+    if not os.environ.get("DATABASE_URL"):
+        from samsyn.db.local import ensure_local_cluster
+        cluster = ensure_local_cluster(Path(data_dir))
+        if not cluster.database_exists("samsyn"):
+            cluster.create_database("samsyn")
+        os.environ["DATABASE_URL"] = cluster.url("samsyn")
+        click.echo(f"embedded PostGIS in {Path(data_dir).resolve()} on port {cluster.port}",
+                   err=True)
+    settings = _settings_or_exit()
+    upgrade_head(settings.database_url)
+    click.echo(f"samsyn on http://{host}:{port}/api/v1/sources/", err=True)
+    serve.callback(host=host, port=port, workers=workers)  # type: ignore[misc]
+
+
+@main.group()
+def db() -> None:
+    """Database schema: migrate, adopt a legacy Django database, check."""
+
+
+@db.command("upgrade")
+@click.argument("revision", default="head")
+def db_upgrade(revision: str) -> None:
+    """Apply the Alembic migrations to DATABASE_URL (default: up to head)."""
+    from samsyn.db.migrate import upgrade
+    upgrade(_settings_or_exit().database_url, revision)
+    click.echo(f"database at {revision}")
+
+
+@db.command("adopt")
+@click.option("--dry-run", is_flag=True, help="Only verify; change nothing.")
+def db_adopt(dry_run: bool) -> None:
+    """Take an existing Django database as it is: verify it table by table, then stamp it.
+
+    A mismatch is reported table by table and nothing is changed (exit status 1).
+    """
+    from samsyn.db.adopt import adopt
+    report = adopt(_settings_or_exit().database_url, dry_run=dry_run)
+    click.echo(str(report))
+    if not report.adopted and not dry_run:
+        sys.exit(1)
+
+
+@db.command("current")
+def db_current() -> None:
+    """Print the database's Alembic revision and the code's head."""
+    from samsyn.db.migrate import current_revision, head_revision
+    url = _settings_or_exit().database_url
+    click.echo(f"current: {current_revision(url)}\nhead:    {head_revision()}")
+
+
 @main.group()
 def contract() -> None:
     """Hooks that let contract/replay.py drive samsyn."""
