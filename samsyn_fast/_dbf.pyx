@@ -321,7 +321,7 @@ cdef Status _decode_rows(const uint8_t* p, int64_t reclen, const int64_t* rows, 
     cdef int64_t dummy_i
     cdef uint8_t c
     for i in range(n):
-        rec = p + rows[i] * reclen
+        rec = p + (rows[i] if rows != NULL else i) * reclen
         for k in range(nf):
             sp = &specs[k]
             f = rec + sp.offset
@@ -385,11 +385,12 @@ cdef Status _decode_rows(const uint8_t* p, int64_t reclen, const int64_t* rows, 
 
 def decode_fields(const uint8_t[::1] buf, int64_t reclen, const int64_t[::1] rows,
                   const int32_t[::1] kinds, const int64_t[::1] offsets,
-                  const int64_t[::1] sizes, table=None):
+                  const int64_t[::1] sizes, table=None, Py_ssize_t nrows=-1):
     """Decode every field of the records `rows` in one row-major nogil pass.
 
     Args:
         buf: the records (record r at r * reclen; byte 0 of a record is the deletion flag).
+        rows: the records to decode, or None for records 0 .. nrows - 1 (no index array).
         kinds: per field 0 skip, 1 int64 (N/F, decimals 0, width <= 18), 2 float64 (N/F),
             3 date (D), 4 logical (L), 5 text (C).
         offsets, sizes: byte offset and width of each field inside a record.
@@ -401,7 +402,8 @@ def decode_fields(const uint8_t[::1] buf, int64_t reclen, const int64_t[::1] row
         int/float/date/logical, or (offsets int64 (n + 1,), data uint8, null) for text. Text
         empty after trimming trailing blanks/NULs is null (GDAL reads it as unset).
     """
-    cdef Py_ssize_t n = rows.shape[0], nf = kinds.shape[0], i, k
+    cdef Py_ssize_t n = rows.shape[0] if rows is not None else nrows
+    cdef Py_ssize_t nf = kinds.shape[0], i, k
     cdef int64_t lo = 0, hi = -1, width = 1
     cdef const uint8_t[:, ::1] tab
     cdef uint8_t tb[1024]
@@ -413,11 +415,16 @@ def decode_fields(const uint8_t[::1] buf, int64_t reclen, const int64_t[::1] row
     for k in range(nf):
         if offsets[k] < 0 or sizes[k] < 0 or offsets[k] + sizes[k] > reclen:
             raise ValueError(f"field {k} lies outside the {reclen}-byte record")
-    for i in range(n):
-        if i == 0 or rows[i] < lo:
-            lo = rows[i]
-        if rows[i] > hi:
-            hi = rows[i]
+    if rows is None:
+        if n < 0:
+            raise ValueError("nrows is required without rows")
+        lo, hi = 0, n - 1
+    else:
+        for i in range(n):
+            if i == 0 or rows[i] < lo:
+                lo = rows[i]
+            if rows[i] > hi:
+                hi = rows[i]
     if n and (lo < 0 or (hi + 1) * reclen > buf.shape[0]):
         raise ValueError("a row lies outside the buffer")
     if table is not None:
@@ -496,7 +503,8 @@ def decode_fields(const uint8_t[::1] buf, int64_t reclen, const int64_t[::1] row
                 outputs.append([toff, data, null])
         if n and nf:
             with nogil:
-                status = _decode_rows(&buf[0], reclen, &rows[0], n, specs, nf, tp,
+                status = _decode_rows(&buf[0], reclen, &rows[0] if rows is not None else NULL,
+                                      n, specs, nf, tp,
                                       &bad_row, &bad_field)
         if status != Status.OK:
             return status, bad_row, bad_field, None

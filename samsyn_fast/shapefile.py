@@ -197,6 +197,29 @@ class DbfTable:
         return int(self.record_numbers.shape[0])
 
 
+class _Crs:
+    """The .prj text, parsed by pyproj once on first use (pyproj costs ~10 ms per parse)."""
+
+    def __init__(self, text: str | None, name: str) -> None:
+        self.text = text
+        self.name = name
+        self._done = False
+        self._crs: Any = None
+
+    def get(self) -> Any:
+        if not self._done:
+            self._done = True
+            if self.text:
+                try:
+                    from pyproj import CRS
+
+                    self._crs = CRS.from_wkt(self.text)
+                except Exception as exc:  # pyproj raises CRSError; the data stays readable
+                    warnings.warn(f"{self.name}: unreadable CRS ({exc}); crs=None",
+                                  stacklevel=3)
+        return self._crs
+
+
 @dataclass(frozen=True)
 class Shapefile:
     """A shapefile (or one chunk of it) as ragged geometry buffers + one array per DBF field.
@@ -204,18 +227,27 @@ class Shapefile:
     Attributes:
         geometry: the shapes (row i of the columns is geometry i).
         columns, nulls, fields, encoding, record_numbers: as in DbfTable.
-        crs: pyproj.CRS from the .prj, or None.
         shape_type: the shape type code of the .shp header (e.g. 5, 15, 25).
+        prj: the .prj text, or None.
+        crs: (property) pyproj.CRS from the .prj, or None; parsed on first access.
     """
 
     geometry: GeometryBuffers
     columns: dict[str, Any]
     nulls: dict[str, np.ndarray]
     fields: list[Field]
-    crs: Any
     encoding: str
     record_numbers: np.ndarray
-    shape_type: int = 0
+    shape_type: int
+    _crs: _Crs = field(repr=False, compare=False)
+
+    @property
+    def prj(self) -> str | None:
+        return self._crs.text
+
+    @property
+    def crs(self) -> Any:
+        return self._crs.get()
 
     def __len__(self) -> int:
         return int(self.record_numbers.shape[0])
@@ -586,20 +618,12 @@ class _Reader:
                 return "iso8859-1", False
         return "utf-8", False
 
-    def _crs(self) -> Any:
+    def _crs(self) -> _Crs:
         prj = self.blobs.get(".prj")
         if prj is None:
-            return None
+            return _Crs(None, self.path)
         text = prj.text().decode("utf-8", "replace").strip()
-        if not text:
-            return None
-        try:
-            from pyproj import CRS
-
-            return CRS.from_wkt(text)
-        except Exception as exc:  # pyproj raises CRSError; keep reading the data
-            warnings.warn(f"{prj.name}: unreadable CRS ({exc}); crs=None", stacklevel=3)
-            return None
+        return _Crs(text or None, prj.name)
 
     # -------------------------------------------------------------- one range of records
 
@@ -617,9 +641,11 @@ class _Reader:
         return offs, lens
 
     def read(self, start: int, stop: int) -> Shapefile | DbfTable:
+        """Records [start, stop): the DBF chunk is decoded and dropped before the .shp chunk
+        is read, so at most one input chunk is alive next to the outputs."""
         keep: np.ndarray | None = None
-        rows: np.ndarray
-        dbuf = None
+        columns: dict[str, Any] = {}
+        nulls: dict[str, np.ndarray] = {}
         if self.dbh is not None:
             h = self.dbh
             dbuf = self.dbf.read(h.header_len + start * h.reclen, (stop - start) * h.reclen,
@@ -627,27 +653,19 @@ class _Reader:
             darr = np.frombuffer(dbuf, dtype=np.uint8)
             deleted = _dbf.deleted_flags(darr, h.reclen, stop - start)
             if deleted.any():
-                rows = np.flatnonzero(~deleted).astype(np.int64)
-                keep = rows
-            else:
-                rows = np.arange(stop - start, dtype=np.int64)
+                keep = np.flatnonzero(~deleted).astype(np.int64)
             del deleted
+            record_numbers = (keep if keep is not None
+                              else np.arange(stop - start, dtype=np.int64)) + (start + 1)
+            self._read_columns(darr, keep, stop - start, record_numbers, columns, nulls)
+            del darr, dbuf
         else:
-            rows = np.arange(stop - start, dtype=np.int64)
-        record_numbers = rows + (start + 1)
-        geometry = None
-        if self.shp is not None:
-            geometry = self._read_shapes(start, stop, keep, record_numbers)
-        columns: dict[str, Any] = {}
-        nulls: dict[str, np.ndarray] = {}
-        if dbuf is not None:
-            self._read_columns(np.frombuffer(dbuf, dtype=np.uint8), rows, record_numbers,
-                               columns, nulls)
-            del dbuf
-        if geometry is None:
+            record_numbers = np.arange(start + 1, stop + 1, dtype=np.int64)
+        if self.shp is None:
             return DbfTable(columns, nulls, list(self.fields), self.encoding, record_numbers)
-        return Shapefile(geometry, columns, nulls, list(self.fields), self.crs, self.encoding,
-                         record_numbers, self.shape_type)
+        geometry = self._read_shapes(start, stop, keep, record_numbers)
+        return Shapefile(geometry, columns, nulls, list(self.fields), self.encoding,
+                         record_numbers, self.shape_type, self.crs)
 
     def _read_shapes(self, start: int, stop: int, keep: np.ndarray | None,
                      record_numbers: np.ndarray) -> GeometryBuffers:
@@ -675,10 +693,15 @@ class _Reader:
         base = self.shape_type % 10 if self.shape_type else 0
         return GeometryBuffers(_GEOMETRY_TYPES[base], coords, z, geom, ring, poly, null)
 
-    def _read_columns(self, darr: np.ndarray, rows: np.ndarray, record_numbers: np.ndarray,
-                      columns: dict[str, Any], nulls: dict[str, np.ndarray]) -> None:
+    def _read_columns(self, darr: np.ndarray, keep: np.ndarray | None, nrec: int,
+                      record_numbers: np.ndarray, columns: dict[str, Any],
+                      nulls: dict[str, np.ndarray]) -> None:
         h = self.dbh
         assert h is not None
+
+        def rows() -> np.ndarray:   # record index of each output row (only built when needed)
+            return keep if keep is not None else np.arange(nrec, dtype=np.int64)
+
         kinds = np.zeros(len(self.fields), dtype=np.int32)
         for k, f in enumerate(self.fields):
             if f.type in "NF":
@@ -691,13 +714,13 @@ class _Reader:
                 kinds[k] = 5        # C and unknown types: text, as GDAL reads them
         offsets = np.asarray(h.offsets, dtype=np.int64)
         sizes = np.asarray([f.size for f in self.fields], dtype=np.int64)
-        st, bad, badf, outs = _dbf.decode_fields(darr, h.reclen, rows, kinds, offsets, sizes,
-                                                 self.table)
+        st, bad, badf, outs = _dbf.decode_fields(darr, h.reclen, keep, kinds, offsets, sizes,
+                                                 self.table, nrec)
         if st == _BAD_TEXT and not self.strict_text and self.encoding == "utf-8":
             # no declared encoding and not UTF-8: ISO-8859-1, as GDAL assumes
             self.encoding, self.table = "iso8859-1", _code_page_table("iso8859-1")
-            st, bad, badf, outs = _dbf.decode_fields(darr, h.reclen, rows, kinds, offsets,
-                                                     sizes, self.table)
+            st, bad, badf, outs = _dbf.decode_fields(darr, h.reclen, keep, kinds, offsets,
+                                                     sizes, self.table, nrec)
         if st:
             f = self.fields[badf]
             rec = int(record_numbers[bad])
@@ -705,7 +728,7 @@ class _Reader:
             if st == _BAD_TEXT:
                 msg = f"text does not decode as {self.encoding}"
             elif st == 6:
-                at = int(rows[bad]) * h.reclen + h.offsets[badf]
+                at = int(rows()[bad]) * h.reclen + h.offsets[badf]
                 msg = f"invalid {f.type} value {bytes(darr[at:at + f.size])!r}"
             raise _kerr(st, f"{self.dbf.name}, record {rec}, field {f.name!r}", msg)
         for k, f in enumerate(self.fields):
@@ -716,10 +739,10 @@ class _Reader:
             elif out is not None:
                 columns[f.name], nulls[f.name] = out
             elif f.type == "M":
-                col = self._read_memo(darr, rows, record_numbers, h.offsets[k], f)
+                col = self._read_memo(darr, rows(), record_numbers, h.offsets[k], f)
                 columns[f.name], nulls[f.name] = col, col.null
             else:
-                st, bad, col = self._read_text(darr, rows, record_numbers, h.offsets[k], f)
+                st, bad, col = self._read_text(darr, rows(), record_numbers, h.offsets[k], f)
                 if st:
                     raise _kerr(st, f"{self.dbf.name}, record {int(record_numbers[bad])}, "
                                 f"field {f.name!r}", f"text does not decode as {self.encoding}")
@@ -848,10 +871,9 @@ def iter_shapefile(path: str | os.PathLike[str], *, chunk_records: int = 100_000
     reader = _Reader(path, encoding=encoding, layer=layer, stream=True)
     try:
         for start in range(0, max(reader.n, 1), chunk_records):
-            stop = min(start + chunk_records, reader.n)
-            out = reader.read(start, stop)
-            assert isinstance(out, Shapefile)
-            yield out
+            # yield without keeping a reference here: the previous chunk must be freeable
+            # while the next one is read
+            yield reader.read(start, min(start + chunk_records, reader.n))  # type: ignore[misc]
     finally:
         reader.close()
 

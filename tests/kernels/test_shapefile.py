@@ -482,3 +482,181 @@ def test_zip_paths_name_the_member(tmp_path):
             zf.write(DATA / "pyshp-2.3.1" / f"line.{ext}", f"sub/LINE.{ext.upper()}")
     s = read_shapefile(z)
     assert s.geometry.geometry_type == "MultiLineString" and s.columns["name"][0] == "linestring1"
+
+
+# ---------------------------------------------------------------- errors (issue item 7)
+
+
+def _write_lines(tmp_path: Path, name: str = "err") -> str:
+    base = str(tmp_path / name)
+    with pyshp.Writer(base, shapeType=pyshp.POLYLINE) as w:
+        w.field("NAME", "C", 10)
+        w.field("NUM", "N", 8, 2)
+        for i in range(3):
+            w.line([[[0, 0], [1, i + 1]], [[2, 2], [3, 3], [4, 4]]])
+            w.record(f"r{i}", i * 1.5)
+    return base
+
+
+def _patch(path: str, offset: int, data: bytes) -> None:
+    with open(path, "r+b") as fh:
+        fh.seek(offset)
+        fh.write(data)
+
+
+def _record_offset(base: str, i: int) -> int:
+    shx = Path(base + ".shx").read_bytes()
+    return int.from_bytes(shx[100 + 8 * i:104 + 8 * i], "big") * 2
+
+
+def _expect(base_or_path: str, code: int, match: str) -> KernelError:
+    path = base_or_path if base_or_path.endswith((".shp", ".zip")) else base_or_path + ".shp"
+    with pytest.raises(KernelError, match=match) as info:
+        read_shapefile(path)
+    assert info.value.code == code
+    with pytest.raises(KernelError):
+        for _ in iter_shapefile(path, chunk_records=1):
+            pass
+    return info.value
+
+
+def test_wrong_magic_numbers(tmp_path):
+    base = _write_lines(tmp_path)
+    _patch(base + ".shp", 0, (9995).to_bytes(4, "big"))
+    _expect(base, 3, r"err.shp: wrong magic number")
+    base = _write_lines(tmp_path, "dbf")
+    _patch(base + ".dbf", 0, b"\x99")
+    _expect(base, 3, r"dbf.dbf: not a DBF file")
+
+
+def test_truncated_shp_with_and_without_shx(tmp_path):
+    base = _write_lines(tmp_path)
+    data = Path(base + ".shp").read_bytes()
+    Path(base + ".shp").write_bytes(data[:-10])
+    _expect(base, 13, r"err.shx, record 3")          # the .shx points past the end
+    os.remove(base + ".shx")
+    _expect(base, 2, r"err.shp, record 3")           # sequential scan: record 3 is cut
+
+
+def test_inconsistent_shx(tmp_path):
+    base = _write_lines(tmp_path)
+    # entry 2 claims a different content length than the record header
+    _patch(base + ".shx", 100 + 8 + 4, (10).to_bytes(4, "big"))
+    _expect(base, 13, r"err.shp, record 2: index")
+
+
+def test_absurd_declared_lengths_do_not_allocate(tmp_path):
+    base = _write_lines(tmp_path)
+    off = _record_offset(base, 1)
+    _patch(base + ".shp", off + 8 + 40, (2**31 - 1).to_bytes(4, "little"))   # numPoints
+    _expect(base, 4, r"err.shp, record 2: invalid declared length")
+    base = _write_lines(tmp_path, "parts")
+    _patch(base + ".shp", _record_offset(base, 0) + 8 + 36, (-5).to_bytes(4, "little", signed=True))
+    _expect(base, 4, r"parts.shp, record 1")
+    base = _write_lines(tmp_path, "dbfn")
+    _patch(base + ".dbf", 4, (2**32 - 1).to_bytes(4, "little"))            # record count
+    _expect(base, 2, r"dbfn.dbf: DBF declares 4294967295 records")
+
+
+def test_nan_and_inf_coordinates(tmp_path):
+    base = _write_lines(tmp_path)
+    off = _record_offset(base, 2)
+    first_x = off + 8 + 44 + 4 * 2
+    _patch(base + ".shp", first_x + 8, struct_pack_double(float("nan")))
+    _expect(base, 7, r"err.shp, record 3: NaN or infinite")
+    base = _write_lines(tmp_path, "inf")
+    _patch(base + ".shp", _record_offset(base, 0) + 8 + 44 + 8, struct_pack_double(float("inf")))
+    _expect(base, 7, r"inf.shp, record 1")
+
+
+def struct_pack_double(v: float) -> bytes:
+    return np.array([v], dtype="<f8").tobytes()
+
+
+def test_empty_geometry_and_mixed_types(tmp_path):
+    base = _write_lines(tmp_path)
+    off = _record_offset(base, 1)
+    # two parts starting at the same vertex: an empty part
+    _patch(base + ".shp", off + 8 + 44 + 4, (0).to_bytes(4, "little"))
+    _expect(base, 8, r"err.shp, record 2: empty geometry")
+    base = _write_lines(tmp_path, "mixed")
+    _patch(base + ".shp", _record_offset(base, 2) + 8, (5).to_bytes(4, "little"))
+    _expect(base, 5, r"mixed.shp, record 3: unsupported or mixed shape type")
+
+
+def test_shp_dbf_count_mismatch(tmp_path):
+    base = _write_lines(tmp_path)
+    _patch(base + ".dbf", 4, (2).to_bytes(4, "little"))
+    _expect(base, 10, r".shp has 3 shapes but .dbf has 2 records")
+
+
+def test_bad_number_and_text_name_file_record_field(tmp_path):
+    base = _write_lines(tmp_path)
+    dbf = Path(base + ".dbf").read_bytes()
+    header_len = int.from_bytes(dbf[8:10], "little")
+    reclen = int.from_bytes(dbf[10:12], "little")
+    _patch(base + ".dbf", header_len + reclen + 1 + 10, b"  1,5x  ")
+    e = _expect(base, 6, r"err.dbf, record 2, field 'NUM': invalid N value")
+    assert "1,5x" in str(e)
+    base = _write_lines(tmp_path, "txt")
+    Path(base + ".cpg").write_text("UTF-8")
+    _patch(base + ".dbf", header_len + 2 * reclen + 1, b"\xff\xfe")
+    _expect(base, 9, r"txt.dbf, record 3, field 'NAME': text does not decode as utf-8")
+
+
+def test_no_dbf_and_no_shx_still_read(tmp_path):
+    base = _write_lines(tmp_path)
+    os.remove(base + ".dbf")
+    os.remove(base + ".shx")
+    s = read_shapefile(base + ".shp")
+    assert len(s) == 3 and s.columns == {} and s.geometry.ring_offsets.tolist() == \
+        [0, 2, 5, 7, 10, 12, 15]
+
+
+# ---------------------------------------------------------------- streaming memory
+
+
+def _nbytes(chunk) -> int:
+    g = chunk.geometry
+    total = sum(a.nbytes for a in (g.coords, g.geom_offsets, g.ring_offsets, g.polygon_offsets,
+                                   g.null) if a is not None)
+    total += chunk.record_numbers.nbytes
+    for name, col in chunk.columns.items():
+        total += col.nbytes + chunk.nulls[name].nbytes
+    return total
+
+
+def test_streaming_peak_memory_within_twice_the_chunk_output(tmp_path):
+    import tracemalloc
+
+    # Given a 20k-point file shaped like the benchmark (N int, N float, C(20), D, L)
+    base = str(tmp_path / "pts")
+    rng = np.random.default_rng(5)
+    with pyshp.Writer(base, shapeType=pyshp.POINT) as w:
+        w.field("ID", "N", 10, 0)
+        w.field("VALUE", "N", 18, 6)
+        w.field("NAME", "C", 20)
+        w.field("DATE", "D")
+        w.field("FLAG", "L")
+        for i in range(20_000):
+            w.point(float(rng.uniform(-180, 180)), float(rng.uniform(-90, 90)))
+            w.record(i, round(float(rng.normal()), 6), "x" * int(rng.integers(1, 21)),
+                     dt.date(2000, 1, 1 + i % 28), bool(i % 2))
+    # When it is streamed in chunks of 4000 records, one chunk alive at a time
+    tracemalloc.start()
+    try:
+        largest = 0
+        base_mem = tracemalloc.get_traced_memory()[0]
+        tracemalloc.reset_peak()
+        n = 0
+        for chunk in iter_shapefile(base + ".shp", chunk_records=4000):
+            largest = max(largest, _nbytes(chunk))
+            n += len(chunk)
+            del chunk
+        peak = tracemalloc.get_traced_memory()[1] - base_mem
+    finally:
+        tracemalloc.stop()
+    # Then the peak stays within twice one chunk's output (+ a small fixed overhead)
+    assert n == 20_000
+    print(f"streamed peak {peak} bytes, largest chunk output {largest} bytes")
+    assert peak <= 2 * largest + 64 * 1024, (peak, largest)
