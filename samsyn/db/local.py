@@ -320,14 +320,14 @@ def _check_server_user_can_reach(path: Path) -> None:
             f"(e.g. under the project directory or /tmp, not a 0700 pytest tmp dir)")
 
 
-def _initdb(bindir: Path, data_dir: Path) -> None:
+def _initdb(bindir: Path, data_dir: Path, for_tests: bool) -> None:
     _check_server_user_can_reach(data_dir.parent)
     data_dir.mkdir(parents=True, exist_ok=True)
     os.chmod(data_dir, 0o700)
     _chown_to_server_user(data_dir)
     _run([str(bindir / "initdb"), "-D", str(data_dir), "-U", "postgres", "-A", "trust",
           "-E", "UTF8", "--locale=C.UTF-8", "--locale-provider=icu", f"--icu-locale={ICU_LOCALE}",
-          "--no-instructions"], "initdb")
+          "--no-instructions", *(["--no-sync"] if for_tests else [])], "initdb")
 
 
 def _write_conf(data_dir: Path, port: int, socket_dir: Path, for_tests: bool) -> None:
@@ -405,7 +405,7 @@ def ensure_local_cluster(data_dir: Path, *, port: int | None = None,
             if data_dir.exists() and any(data_dir.iterdir()):
                 raise LocalPostgresError(f"{data_dir} exists, is not empty and is not a "
                                          f"PostgreSQL data directory")
-            _initdb(bindir, data_dir)
+            _initdb(bindir, data_dir, for_tests)
         if _status(bindir, data_dir):
             running = _running_port(data_dir) or _stored_port(data_dir)
             if running is None:

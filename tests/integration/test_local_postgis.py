@@ -136,3 +136,27 @@ def test_missing_postgis_names_the_packages(monkeypatch: pytest.MonkeyPatch,
     monkeypatch.setattr(local, "_sharedir", lambda bindir: tmp_path)  # no extension/ here
     with pytest.raises(PostgresBinariesMissing, match="postgresql-15-postgis-3"):
         ensure_local_cluster(tmp_path / "data")
+
+
+def test_concurrent_first_starts_share_one_cluster() -> None:
+    """Two processes racing to create and start the same cluster end up on one server."""
+    import subprocess
+    import sys
+
+    base = Path(tempfile.mkdtemp(prefix="samsyn-test-pg4-"))
+    os.chmod(base, 0o755)
+    code = ("import sys; from pathlib import Path; from samsyn.db.local import "
+            "ensure_local_cluster as e; print(e(Path(sys.argv[1]), for_tests=True).port)")
+    try:
+        procs = [subprocess.Popen([sys.executable, "-c", code, str(base / "data")],
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                 for _ in range(3)]
+        results = [p.communicate(timeout=120) for p in procs]
+        assert all(p.returncode == 0 for p in procs), results
+        ports = {int(out.strip()) for out, _ in results}
+        assert len(ports) == 1
+        cluster = ensure_local_cluster(base / "data")
+        assert cluster.port in ports
+        cluster.stop()
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
