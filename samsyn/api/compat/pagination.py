@@ -9,6 +9,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 DEFAULT_PAGE_SIZE = 25
 MAX_PAGE_SIZE = 100
 INVALID_PAGE = "Invalid page."
+_MAX_OFFSET = 2**62
 
 
 class InvalidPage(Exception):
@@ -121,6 +122,8 @@ def paginate(query: dict[str, str], fetch: Callable[[int, int], tuple[int, list[
         number = resolve_page("last", count, size)
     else:
         number = int(requested)
+    if (number - 1) * size > _MAX_OFFSET:  # past any real table; PostgreSQL's OFFSET is a bigint
+        raise InvalidPage
     count, rows = fetch(size, (number - 1) * size)
     resolve_page(number, count, size)
     return count, number, size, rows
