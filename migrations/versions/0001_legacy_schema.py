@@ -83,6 +83,12 @@ def _execute_script(sql: str) -> None:
 
 
 def upgrade() -> None:
+    existing = op.get_bind().exec_driver_sql(
+        "SELECT to_regclass('public.core_source'), to_regclass('public.auth_user')").one()
+    if any(existing):
+        raise RuntimeError(
+            "this database already has the legacy Django tables: adopt it (samsyn.db.adopt, "
+            "which verifies the schema and stamps it) instead of running the migrations")
     op.execute("CREATE EXTENSION IF NOT EXISTS postgis WITH SCHEMA public")
     # PostGIS may already be installed in another schema: keep it on the path.
     postgis_schema = op.get_bind().exec_driver_sql(

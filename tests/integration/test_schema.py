@@ -166,3 +166,9 @@ def test_alembic_command_line(new_database) -> None:
     out = subprocess.run(run + ["current"], check=True, capture_output=True, text=True, cwd="/")
     assert "0002 (head)" in out.stdout
     subprocess.run(run + ["check"], check=True, capture_output=True, cwd="/")
+
+
+def test_upgrade_refuses_a_legacy_database(legacy_url: str) -> None:
+    with pytest.raises(RuntimeError, match="adopt it"):
+        migrate.upgrade_head(legacy_url)
+    assert migrate.current_revision(legacy_url) is None
