@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from samsyn.api.compat import pagination, views, wire
 from samsyn.api.compat.views import Call, View, dispatch, ok
-from samsyn.db.engine import get_sessions
+from samsyn.db.engine import get_read_sessions, get_sessions
 from samsyn.errors import NotFound
 from samsyn.settings import get_settings
 
@@ -45,7 +45,7 @@ def list_route(path: str, res: Resource) -> Any:
     view = res.list_view
 
     def list_(call: Call) -> Response[Any]:
-        with get_sessions()() as db:
+        with get_read_sessions()() as db:
             count, number, size, results = res.page(db, call.query)
         return ok(view, call, page_body(call, count, number, size, results))
 
@@ -58,7 +58,7 @@ def list_route(path: str, res: Resource) -> Any:
     handlers = {"GET": list_, "POST": create}
 
     def handler(request: Request[Any, Any, Any], body: bytes) -> Response[Any]:
-        return dispatch(request, body, view, handlers, session_factory=get_sessions(),
+        return dispatch(request, body, view, handlers, session_factory=get_read_sessions(),
                         secret=get_settings().secret_key)
 
     handler.__name__ = handler.__qualname__ = view.name.lower().replace(" ", "_")
@@ -82,7 +82,7 @@ def detail_route(path: str, res: Resource) -> Any:
             return object_id
 
         def retrieve(call: Call) -> Response[Any]:
-            with get_sessions()() as db:
+            with get_read_sessions()() as db:
                 out = res.retrieve(db, need_id())
             return ok(view, call, wire.encode_struct(out))
 
@@ -99,12 +99,12 @@ def detail_route(path: str, res: Resource) -> Any:
         def exists() -> bool:
             if object_id is None:
                 return False
-            with get_sessions()() as db:
+            with get_read_sessions()() as db:
                 return res.exists(db, object_id)
 
         handlers = {"GET": retrieve, "PUT": lambda c: update(c, False),
                     "PATCH": lambda c: update(c, True), "DELETE": destroy}
-        return dispatch(request, body, view, handlers, session_factory=get_sessions(),
+        return dispatch(request, body, view, handlers, session_factory=get_read_sessions(),
                         secret=get_settings().secret_key, object_exists=exists)
 
     handler.__name__ = handler.__qualname__ = view.name.lower().replace(" ", "_")

@@ -33,3 +33,11 @@ def get_engine() -> Engine:
 def get_sessions() -> sessionmaker[Session]:
     """The process-wide session factory (use `with get_sessions().begin() as db:`)."""
     return sessionmaker(get_engine(), expire_on_commit=False)
+
+
+@functools.cache
+def get_read_sessions() -> sessionmaker[Session]:
+    """Sessions for read-only requests: autocommit, so a read is one round trip (no
+    BEGIN/ROLLBACK around it); each statement sees a consistent snapshot of its own."""
+    return sessionmaker(get_engine().execution_options(isolation_level="AUTOCOMMIT"),
+                        expire_on_commit=False)

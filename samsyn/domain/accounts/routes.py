@@ -8,7 +8,7 @@ from litestar import Request, Response, route
 from samsyn.api.compat import views, wire
 from samsyn.api.compat.validation import metadata
 from samsyn.api.compat.views import Call, View, dispatch, ok
-from samsyn.db.engine import get_sessions
+from samsyn.db.engine import get_read_sessions, get_sessions
 from samsyn.domain.accounts import schemas, service
 from samsyn.settings import get_settings
 
@@ -27,7 +27,7 @@ def _user_id(call: Call) -> int:
 
 
 def _retrieve(call: Call) -> Response[Any]:
-    with get_sessions()() as db:
+    with get_read_sessions()() as db:
         out = service.get_profile(db, _user_id(call))
     return ok(USER_PROFILE, call, wire.encode_struct(out))
 
@@ -44,4 +44,4 @@ def user_profile(request: Request[Any, Any, Any], body: bytes) -> Response[Any]:
     return dispatch(request, body, USER_PROFILE,
                     {"GET": _retrieve, "PUT": lambda c: _update(c, False),
                      "PATCH": lambda c: _update(c, True)},
-                    session_factory=get_sessions(), secret=get_settings().secret_key)
+                    session_factory=get_read_sessions(), secret=get_settings().secret_key)
