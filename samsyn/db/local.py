@@ -290,6 +290,9 @@ class LocalCluster:
             if _status(self.bindir, self.data_dir):
                 _run([str(self.bindir / "pg_ctl"), "-D", str(self.data_dir), "-m", mode, "-w",
                       "stop"], "pg_ctl stop")
+            if self.socket_dir != self.data_dir:
+                with contextlib.suppress(OSError):  # only if empty: another server may use it
+                    self.socket_dir.rmdir()
 
 
 def _status(bindir: Path, data_dir: Path) -> bool:
