@@ -368,10 +368,11 @@ cdef inline Status _check_header(const uint8_t* rec, int64_t length) noexcept no
     return Status.OK
 
 
-cdef Status _count(const uint8_t* buf, int64_t base, const int64_t* offsets,
+cdef Status _count(const uint8_t* buf, int64_t blen, int64_t base, const int64_t* offsets,
                    const int64_t* lengths, Py_ssize_t n, int file_type, int kind, bint has_z,
                    int64_t* totals, Py_ssize_t* bad) noexcept nogil:
-    """First pass: validate each record's declared sizes; totals = coords, parts, max parts, max pts."""
+    """First pass: check that every record lies inside the buffer and that its declared sizes
+    fit its content; totals = coords, parts, max parts per record, max points per record."""
     cdef Py_ssize_t i
     cdef const uint8_t* rec
     cdef const uint8_t* c
@@ -379,8 +380,10 @@ cdef Status _count(const uint8_t* buf, int64_t base, const int64_t* offsets,
     cdef Status status
     for i in range(n):
         bad[0] = i
-        rec = buf + (offsets[i] - base)
         ln = lengths[i]
+        if offsets[i] < base or ln < 4 or offsets[i] - base + 8 + ln > blen:
+            return Status.TRUNCATED
+        rec = buf + (offsets[i] - base)
         status = _check_header(rec, ln)
         if status != Status.OK:
             return status
@@ -589,15 +592,11 @@ def parse_shapes(const uint8_t[::1] buf, int64_t base, const int64_t[::1] offset
         return Status.BAD_SHAPE_TYPE, -1, None
     if lengths.shape[0] != n:
         return Status.BAD_INPUT, -1, None
-    # Every record must lie inside the buffer before any pointer is formed.
-    for i in range(n):
-        if offsets[i] < base or offsets[i] - base + 8 + lengths[i] > blen or lengths[i] < 4:
-            return Status.TRUNCATED, i, None
     totals[0] = totals[1] = totals[2] = totals[3] = 0
     cdef const uint8_t* p = &buf[0] if blen > 0 else NULL
     if n:
         with nogil:
-            status = _count(p, base, &offsets[0], &lengths[0], n, file_type, kind, has_z,
+            status = _count(p, blen, base, &offsets[0], &lengths[0], n, file_type, kind, has_z,
                             totals, &bad)
         if status != Status.OK:
             return status, bad, None

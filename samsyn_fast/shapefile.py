@@ -121,6 +121,13 @@ class StringColumn:
             if self.null[i]:
                 return None
             return self.data[self.offsets[i]:self.offsets[i + 1]].tobytes().decode("utf-8")
+        if isinstance(key, slice):
+            start, stop, step = key.indices(len(self))
+            if step == 1:   # contiguous: share the bytes, rebase the offsets
+                stop = max(stop, start)
+                off = self.offsets[start:stop + 1]
+                return StringColumn(off - off[0], self.data[off[0]:off[-1]],
+                                    self.null[start:stop])
         return StringColumn.from_list(self.to_numpy()[key].tolist())
 
     def __iter__(self) -> Iterator[str | None]:

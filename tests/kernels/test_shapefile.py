@@ -470,6 +470,8 @@ def test_string_column_api():
     col = StringColumn.from_list(["a", None, "Zürich", ""])
     assert len(col) == 4 and col[2] == "Zürich" and col[1] is None and col[-1] == ""
     assert col[1:3].to_list() == [None, "Zürich"]
+    assert col[3:1].to_list() == [] and col[::2].to_list() == ["a", "Zürich"]
+    assert col[2:].to_list() == ["Zürich", ""] and col[2:][0] == "Zürich"
     assert col.to_numpy().dtype == object
     arr = col.to_arrow()
     assert arr.to_pylist() == ["a", None, "Zürich", ""]

@@ -2,7 +2,8 @@
 
 Hypothesis copies a real shapefile, flips, truncates, overwrites or plants extreme integers
 in its .shp/.shx/.dbf, and reads it whole and streamed. Any other exception fails the test; a
-crash kills the run; the deadline catches hangs. Bounded to about 20 s.
+crash kills the run; the 10 s deadline per example catches hangs (generous: the CI box is
+shared). About 5-20 s in all.
 """
 from __future__ import annotations
 
@@ -65,7 +66,7 @@ def apply(data: bytes, edits) -> bytes:
     return bytes(buf)
 
 
-@settings(max_examples=300, deadline=2000, derandomize=False,
+@settings(max_examples=300, deadline=10_000,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(data=st.data(), source=st.sampled_from(SOURCES),
        member=st.sampled_from([".shp", ".shx", ".dbf"]))
