@@ -532,11 +532,15 @@ cdef class Block:
     def nrows(self):
         return self.rows
 
-    def fallbacks(self):
+    @property
+    def nfallbacks(self):
+        return self.fb_n
+
+    def fallbacks(self, Py_ssize_t first=0):
         """[(text bytes, 2 * row + which, record)] for numbers outside the fast grammar."""
         cdef Py_ssize_t i
         out = []
-        for i in range(self.fb_n):
+        for i in range(max(first, 0), self.fb_n):
             out.append((PyBytes_FromStringAndSize(self.fb_text.data + self.fb_offs[i],
                                                   self.fb_offs[i + 1] - self.fb_offs[i]),
                         self.fb_where[i], self.fb_record[i]))
@@ -579,6 +583,7 @@ cdef class Block:
         self.rows = need
         self.records += other.records
         self.consumed = other.consumed
+        self.reached_stop = other.reached_stop
 
     def take(self):
         """Move the outputs into numpy arrays: (coords (N,2), row_numbers (N,), [(offsets, data)])."""
@@ -681,16 +686,17 @@ def decode_strings(const unsigned char[::1] data, const int64_t[::1] offsets):
     return out
 
 
-def find_split(const unsigned char[::1] data, Py_ssize_t start, Py_ssize_t end):
-    """Offset just after the first newline at or after the middle of data[start:end], or -1."""
-    cdef Py_ssize_t mid = start + (end - start) // 2
-    cdef const char* base = <const char*>&data[0]
+def line_after(const unsigned char[::1] data, Py_ssize_t pos, Py_ssize_t end):
+    """Offset just after the first newline at or after `pos` (below `end`), or -1 when that
+    would be `end` or there is none (a '\\r' counts only when no '\\n' follows pos)."""
+    cdef const char* base
     cdef const char* q
-    if end - mid <= 1:
+    if pos < 0 or pos >= end or end > data.shape[0]:
         return -1
-    q = <const char*>memchr(base + mid, 10, end - mid)
+    base = <const char*>&data[0]
+    q = <const char*>memchr(base + pos, 10, end - pos)
     if q == NULL:
-        q = <const char*>memchr(base + mid, 13, end - mid)
+        q = <const char*>memchr(base + pos, 13, end - pos)
         if q == NULL:
             return -1
     if q - base + 1 >= end:

@@ -14,7 +14,9 @@ Numbers are read exactly as Python's ``float()`` reads them (same value, bit for
 """
 from __future__ import annotations
 
+import _thread
 import codecs
+import itertools
 import math
 import mmap
 import os
@@ -34,6 +36,8 @@ PathOrBytes = Union[str, "os.PathLike[str]", bytes, bytearray, memoryview]
 
 _BOM = b"\xef\xbb\xbf"
 _PARALLEL_MIN_BYTES = 1 << 20       # below this one thread is faster than starting a second
+_CHUNK_BYTES = 4 << 20              # parallel parses cut the data in chunks of about this size,
+_MAX_CHUNKS = 8                     # at most this many (each extra chunk is one more copy)
 _STATUS_BAD_NUMBER = 6
 _STATUS_NAN = 7
 _STATUS_BAD_TEXT = 9
@@ -211,9 +215,12 @@ def _raise_block_error(block: _csv.Block, layout: _Layout, data: Any, record_bas
     raise KernelError(status, msg, where)
 
 
-def _resolve_fallbacks(block: _csv.Block, layout: _Layout, record_base: int) -> None:
-    """Numbers outside the fast grammar: Python's float() decides, as the legacy did."""
-    for text, where, record in block.fallbacks():
+def _resolve_fallbacks(block: _csv.Block, layout: _Layout, record_base: int,
+                       first: int = 0) -> int:
+    """Numbers outside the fast grammar: Python's float() decides, as the legacy did.
+
+    Resolves the block's fallbacks from index `first`; returns how many it has in all."""
+    for text, where, record in block.fallbacks(first):
         name = layout.lat if where & 1 else layout.lon
         rec = record_base + record + 1
         try:
@@ -227,6 +234,7 @@ def _resolve_fallbacks(block: _csv.Block, layout: _Layout, record_base: int) -> 
             raise KernelError(_STATUS_NAN, f"{name!r} value {s!r} is not a finite number",
                               f"csv row {rec}")
         block.set_coord(where, v)
+    return block.nfallbacks
 
 
 def _check_finite(block_coords: np.ndarray, rownum: np.ndarray, layout: _Layout,
@@ -240,48 +248,96 @@ def _check_finite(block_coords: np.ndarray, rownum: np.ndarray, layout: _Layout,
                           f"csv row {record_base + int(rownum[i])}")
 
 
+def _bounds(data: Any, start: int, end: int, nchunks: int) -> list[int]:
+    """Chunk starts: `start`, then the byte after the first newline past each k/n mark."""
+    out = [start]
+    for k in range(1, nchunks):
+        mark = max(start + (end - start) * k // nchunks, out[-1])
+        b = _csv.line_after(data, mark, end)
+        if b > out[-1]:
+            out.append(b)
+    return out
+
+
 def _parse_span(data: Any, start: int, end: int, layout: _Layout, delim: int, final: bool,
                 threads: int, record_base: int, line_base: int, encoding: str,
                 rows_hint: int) -> _csv.Block:
-    """Tokenize data[start:end] (split in two threads when big); fallbacks resolved, errors raised."""
+    """Tokenize data[start:end] (in chunks on two threads when big); fallbacks resolved.
+
+    Every chunk but the first is parsed speculatively from the line after its mark, in whatever
+    order the two threads pick them up (so a thread the OS parks does not hold the other up).
+    Chunk k stops at its first record start at or after chunk k+1's start: when that is exactly
+    the start, chunk k+1 was parsed from a true record start (the tokenizer state there is the
+    same) and is appended; otherwise a quoted newline straddled the mark and the parse carries
+    on serially from where chunk k really ended.
+    """
     ntext = len(layout.text_names)
     size = end - start
-    split = -1
+    nchunks = 1
     if threads >= 2 and size >= _PARALLEL_MIN_BYTES:
-        split = _csv.find_split(data, start, end)
-    if split < 0:
+        nchunks = int(min(_MAX_CHUNKS, max(2, size // _CHUNK_BYTES)))
+    bounds = _bounds(data, start, end, nchunks) if nchunks > 1 else [start]
+    n = len(bounds)
+    hint = rows_hint // n + 16
+    if n == 1:
         block = _csv.Block(layout.kinds, ntext, delim, rows_hint, size)
         block.parse(data, start, end, final)
         if block.status:
             _raise_block_error(block, layout, data, record_base, line_base, encoding)
         _resolve_fallbacks(block, layout, record_base)
         return block
-    # Two halves, the second parsed speculatively from the line after the middle. The first
-    # thread stops at its first record start at or after the split: if that is exactly the
-    # split, the second half was parsed from a true record start (the tokenizer state there is
-    # the same), otherwise a quoted newline straddled the split and the first thread carries on.
-    a = _csv.Block(layout.kinds, ntext, delim, rows_hint // 2 + 16, split - start)
-    b = _csv.Block(layout.kinds, ntext, delim, rows_hint // 2 + 16, end - split)
-    worker = threading.Thread(target=b.parse, args=(data, split, end, final), daemon=True)
-    worker.start()
+    blocks: list[_csv.Block | None] = [None] * n
+    ticket = itertools.count()
+
+    def work() -> None:
+        while True:
+            k = next(ticket)          # atomic under the GIL
+            if k >= n:
+                return
+            stop = bounds[k + 1] if k + 1 < n else -1
+            blk = _csv.Block(layout.kinds, ntext, delim, hint,
+                             (stop if stop > 0 else end) - bounds[k])
+            blk.parse(data, bounds[k], end, final, stop)
+            blocks[k] = blk
+
+    # _thread, not threading.Thread: Thread.start() waits until the new thread runs, which on
+    # a busy machine costs a scheduler slice; here the caller starts on chunk 0 at once.
+    done = _thread.allocate_lock()
+    done.acquire()
+
+    def worker() -> None:
+        try:
+            work()
+        finally:
+            done.release()
+
+    _thread.start_new_thread(worker, ())
     try:
-        a.parse(data, start, end, final, split)
+        work()
     finally:
-        worker.join()
-    if a.status:
-        _raise_block_error(a, layout, data, record_base, line_base, encoding)
-    if not (a.reached_stop and a.consumed == split):
-        a.parse(data, a.consumed, end, final)
-        if a.status:
-            _raise_block_error(a, layout, data, record_base, line_base, encoding)
-        _resolve_fallbacks(a, layout, record_base)
-        return a
-    if b.status:
-        _raise_block_error(b, layout, data, record_base + a.records, line_base, encoding)
-    _resolve_fallbacks(a, layout, record_base)
-    _resolve_fallbacks(b, layout, record_base + a.records)
-    a.append_block(b)
-    return a
+        done.acquire()
+    result = blocks[0]
+    assert result is not None
+    if result.status:
+        _raise_block_error(result, layout, data, record_base, line_base, encoding)
+    resolved = _resolve_fallbacks(result, layout, record_base)
+    for k in range(1, n):
+        stop = bounds[k + 1] if k + 1 < n else -1
+        if result.reached_stop and result.consumed == bounds[k]:
+            blk = blocks[k]
+            assert blk is not None
+            base = record_base + result.records
+            if blk.status:
+                _raise_block_error(blk, layout, data, base, line_base, encoding)
+            _resolve_fallbacks(blk, layout, base)
+            result.append_block(blk)
+        else:
+            result.parse(data, result.consumed, end, final, stop)
+            if result.status:
+                _raise_block_error(result, layout, data, record_base, line_base, encoding)
+            resolved = _resolve_fallbacks(result, layout, record_base, resolved)
+        blocks[k] = None
+    return result
 
 
 def _finish(block: _csv.Block, layout: _Layout, record_base: int) -> CsvPoints:
