@@ -345,3 +345,28 @@ def test_string_column_api():
     assert col.slice(2, 3).to_arrow().to_pylist() == ["Café!"]
     with pytest.raises(IndexError):
         col[3]
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(text=tables(), chunk=st.integers(1, 64), threads=st.sampled_from([1, 2]))
+def test_random_tables_in_many_speculative_chunks(text, chunk, threads):
+    # Force the chunked two-thread parse on tiny inputs: chunk marks land inside quoted
+    # fields, on \r\n pairs and blank lines, and must give the same result as one pass.
+    from unittest import mock
+
+    import samsyn_fast.csv_points as cp
+    with mock.patch.object(cp, "_PARALLEL_MIN_BYTES", 0), mock.patch.object(cp, "_CHUNK_BYTES", chunk):
+        expected = legacy(text)
+        assert_same(read_csv_points(text.encode(), threads=threads), expected)
+        chunks = list(iter_csv_points(text.encode(), chunk_rows=5, block_bytes=40, threads=threads))
+        assert_chunks_same(chunks, expected)
+
+
+def test_speculative_chunk_errors_only_when_real():
+    # A quoted field holding text that looks like a ragged row must not fail the parse.
+    from unittest import mock
+
+    import samsyn_fast.csv_points as cp
+    text = 'Longitude,Latitude,a\n1,2,"x\n9,9,9,9,9\n"\n3,4,y\n'
+    with mock.patch.object(cp, "_PARALLEL_MIN_BYTES", 0), mock.patch.object(cp, "_CHUNK_BYTES", 4):
+        assert_same(read_csv_points(text.encode()), legacy(text))
