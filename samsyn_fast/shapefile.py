@@ -281,15 +281,16 @@ class _Blob:
             assert data is not None
             self.size = len(data)
 
-    def whole(self) -> memoryview:
+    def whole(self, populate: bool = True) -> memoryview:
         """The whole file, zero-copy (mmap on disk)."""
         if self.data is not None:
             return memoryview(self.data)
         if self.size == 0:
             return memoryview(b"")
         if self._mm is None:
-            # MAP_POPULATE: one kernel call maps every page instead of a fault per page
-            flags = mmap.MAP_SHARED | getattr(mmap, "MAP_POPULATE", 0)
+            # MAP_POPULATE (whole reads): one kernel call maps every page instead of a fault
+            # per page; a stream maps lazily (only the no-.shx scan maps the .shp at all)
+            flags = mmap.MAP_SHARED | (getattr(mmap, "MAP_POPULATE", 0) if populate else 0)
             self._mm = mmap.mmap(self._fd, 0, flags=flags, prot=mmap.PROT_READ)  # type: ignore[arg-type]
         return memoryview(self._mm)
 
@@ -512,9 +513,11 @@ def version_is_foxpro(version: int) -> bool:
 
 class _Reader:
     def __init__(self, path: str | os.PathLike[str], *, encoding: str | None,
-                 layer: str | None, stream: bool, need_shp: bool = True) -> None:
+                 layer: str | None, stream: bool, need_shp: bool = True,
+                 chunk_records: int = 1 << 62) -> None:
         self.path = os.fspath(path)
         self.stream = stream
+        self.chunk_records = chunk_records
         self.blobs = _find_sidecars(self.path, layer)
         try:
             self._open(encoding, need_shp)
@@ -561,7 +564,7 @@ class _Reader:
                 self.n_shapes = (self.shx.size - 100) // 8
             else:
                 # No .shx: walk the record headers once (16 bytes per record kept).
-                with self.shp.whole() as view:
+                with self.shp.whole(populate=not self.stream) as view:
                     st, bad, self._offsets, self._lengths = _shapefile.index_by_scan(
                         np.frombuffer(view, dtype=np.uint8))
                 if st:
@@ -613,16 +616,19 @@ class _Reader:
         # Fallback: UTF-8 if the whole file's text is valid UTF-8, else ISO-8859-1 (GDAL).
         # A whole read finds out while decoding (and decodes again on failure); a stream must
         # decide before its first chunk, so it checks the whole file first.
-        if self.stream and self.dbh is not None and self.dbh.n:
-            idx = [i for i, f in enumerate(self.dbh.fields) if f.type == "C"]
-            with self.dbf.whole() as view:
-                ok = _dbf.all_utf8(
-                    np.frombuffer(view, dtype=np.uint8)[self.dbh.header_len:],
-                    self.dbh.reclen, self.dbh.n,
-                    np.array([self.dbh.offsets[i] for i in idx], dtype=np.int64),
-                    np.array([self.dbh.fields[i].size for i in idx], dtype=np.int64))
-            if not ok:
-                return "iso8859-1", False
+        h = self.dbh
+        if self.stream and h is not None and h.n:
+            idx = [i for i, f in enumerate(h.fields) if f.type == "C"]
+            offs = np.array([h.offsets[i] for i in idx], dtype=np.int64)
+            sizes = np.array([h.fields[i].size for i in idx], dtype=np.int64)
+            # read like the stream will: chunk by chunk (at most 8 MB), never the whole file
+            step = max(1, min(self.chunk_records, (8 << 20) // h.reclen))
+            for start in range(0, h.n if idx else 0, step):
+                m = min(step, h.n - start)
+                chunk = self.dbf.read(h.header_len + start * h.reclen, m * h.reclen, stream=True)
+                if not _dbf.all_utf8(np.frombuffer(chunk, dtype=np.uint8), h.reclen, m,
+                                     offs, sizes):
+                    return "iso8859-1", False
         return "utf-8", False
 
     def _crs(self) -> _Crs:
@@ -875,7 +881,8 @@ def iter_shapefile(path: str | os.PathLike[str], *, chunk_records: int = 100_000
     if int(chunk_records) < 1:
         raise ValueError("chunk_records must be >= 1")
     chunk_records = int(chunk_records)
-    reader = _Reader(path, encoding=encoding, layer=layer, stream=True)
+    reader = _Reader(path, encoding=encoding, layer=layer, stream=True,
+                     chunk_records=chunk_records)
     try:
         for start in range(0, max(reader.n, 1), chunk_records):
             # yield without keeping a reference here: the previous chunk must be freeable

@@ -662,3 +662,46 @@ def test_streaming_peak_memory_within_twice_the_chunk_output(tmp_path):
     assert n == 20_000
     print(f"streamed peak {peak} bytes, largest chunk output {largest} bytes")
     assert peak <= 2 * largest + 64 * 1024, (peak, largest)
+
+
+def test_encoding_names_from_cpg_and_ldid():
+    from samsyn_fast.shapefile import _LDID, _normalize_encoding
+
+    assert _normalize_encoding("UTF-8\n") == "utf-8"
+    assert _normalize_encoding("88591") == "iso8859-1"
+    assert _normalize_encoding("ANSI 1251") == "cp1251"
+    assert _normalize_encoding("1252") == "cp1252"
+    assert _normalize_encoding("65001") == "utf-8"
+    assert _normalize_encoding("ISO-8859-1") == "iso8859-1"
+    assert _normalize_encoding("no such thing") is None
+    for ldid, name in _LDID.items():       # every LDID maps to a codec Python has
+        assert codecs_lookup(name), ldid
+
+
+def codecs_lookup(name: str) -> bool:
+    import codecs
+
+    return bool(codecs.lookup(name).name)
+
+
+def test_stream_keeps_record_numbers_across_deleted_records():
+    path = DATA / "gdal-3.6.2-generated" / "deleted_records.shp"
+    chunks = list(iter_shapefile(path, chunk_records=2))
+    assert [c.record_numbers.tolist() for c in chunks] == [[1, 2], [4]]
+    assert [c.geometry.null.tolist() for c in chunks] == [[False, False], [True]]
+
+
+def test_stream_zip_and_fallback_encoding(tmp_path):
+    z = DATA / "pyshp-3.1.6" / "REL.zip"
+    assert [len(c) for c in iter_shapefile(z, chunk_records=1)] == [1]
+    chunks = list(iter_shapefile(DATA / "pyshp-2.3.1" / "latin1.shp", chunk_records=1))
+    assert chunks[0].encoding == "iso8859-1" and chunks[0].columns["Name"][0] == "Ñandú"
+
+
+def test_unknown_cpg_is_ignored_with_a_warning(tmp_path):
+    for f in (DATA / "pyshp-2.3.1").glob("point.*"):
+        shutil.copy(f, tmp_path)
+    (tmp_path / "point.cpg").write_text("KLINGON-1")
+    with pytest.warns(UserWarning, match="unknown code page"):
+        s = read_shapefile(tmp_path / "point.shp")
+    assert s.encoding == "utf-8"
