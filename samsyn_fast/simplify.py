@@ -61,6 +61,27 @@ def simplify_lines(coords: np.ndarray, offsets: np.ndarray,
     return out, out_off
 
 
+def _polygon_parts(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Non-empty polygons of each geometry, collections flattened, with their geometry index.
+
+    GEOS can return a GeometryCollection here (a polygon plus the rings of a collapsed shell's
+    holes as lines, when that collection passes its validity check); the polygon buffers hold
+    only its polygons.
+    """
+    parts, index = shapely.get_parts(geoms, return_index=True)
+    while True:
+        nested = shapely.get_type_id(parts) >= 4          # Multi* and GeometryCollection
+        if not nested.any():
+            break
+        sub, sub_index = shapely.get_parts(parts[nested], return_index=True)
+        parts = np.concatenate([parts[~nested], sub])
+        index = np.concatenate([index[~nested], index[nested][sub_index]])
+        order = np.argsort(index, kind="stable")
+        parts, index = parts[order], index[order]
+    keep = (shapely.get_type_id(parts) == 3) & ~shapely.is_empty(parts)
+    return parts[keep], index[keep]
+
+
 def _repair(coords, ring_offsets, polygon_offsets, geom_offsets, tol, result):
     """Hand the geometries GEOS would buffer(0) (invalid after DP) to GEOS itself."""
     out, roff, poff, goff, suspect = result
@@ -72,9 +93,7 @@ def _repair(coords, ring_offsets, polygon_offsets, geom_offsets, tol, result):
         GeometryType.MULTIPOLYGON, coords, (ring_offsets, polygon_offsets, geom_offsets))
     fixed = shapely.simplify(original[redo], tol, preserve_topology=False)
     # GEOS may answer a Polygon, a MultiPolygon or an empty geometry: store all as multipolygons.
-    parts, index = shapely.get_parts(fixed, return_index=True)
-    solid = ~shapely.is_empty(parts)          # POLYGON EMPTY is "no polygon" in the buffers
-    parts, index = parts[solid], index[solid]
+    parts, index = _polygon_parts(fixed)
     as_multi = np.array([shapely.multipolygons(parts[index == i]) for i in range(redo.size)],
                         dtype=object)
     rough[redo] = as_multi

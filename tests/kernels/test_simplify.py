@@ -91,13 +91,20 @@ def _parts(coords, ring_offsets, polygon_offsets, geom_offsets, g):
 
 
 def _geos_parts(geom):
+    # Polygons only: GEOS may return a collection with a collapsed shell's holes as lines.
     out = []
-    for poly in shapely.get_parts(geom):
-        if poly.is_empty:
+    for poly in _flatten(geom):
+        if poly.is_empty or poly.geom_type != "Polygon":
             continue
         rings = [poly.exterior] + list(poly.interiors)
         out.append([shapely.get_coordinates(r) for r in rings])
     return out
+
+
+def _flatten(geom):
+    if geom.geom_type in ("MultiPolygon", "GeometryCollection"):
+        return [p for g in geom.geoms for p in _flatten(g)]
+    return [geom]
 
 
 def _assert_same(ours, geos):
