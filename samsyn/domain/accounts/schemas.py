@@ -69,3 +69,73 @@ class ProfileOut(msgspec.Struct):
 
 def profile_out(row: Any) -> ProfileOut:
     return ProfileOut(row.id, row.username, row.email, row.first_name, row.last_name)
+
+
+# --- dj-rest-auth serializers (field order = the legacy serializer's) -------------------------
+
+EMAIL_TAKEN = "A user is already registered with this e-mail address."
+PASSWORDS_DIFFER_ASCII = "The two password fields didn't match."       # RegisterSerializer
+PASSWORDS_DIFFER = "The two password fields didn\u2019t match."         # Django SetPasswordForm
+BAD_CREDENTIALS = "Unable to log in with provided credentials."
+MISSING_USERNAME = 'Must include "username" and "password".'
+INVALID_VALUE = "Invalid value"
+
+
+def _email(name: str = "email", *, required: bool = True, allow_blank: bool = False,
+           label: str = "Email") -> CharField:
+    return CharField(name, required=required, allow_blank=allow_blank, validators=(email_error,),
+                     label=label, kind="email")
+
+
+LOGIN_FIELDS = (
+    CharField("username", required=False, allow_blank=True),
+    _email(required=False, allow_blank=True),
+    CharField("password"),
+)
+
+USER_DETAILS_FIELDS = (
+    ReadOnlyField("pk", label="ID"),
+    CharField("username", max_length=150, validators=(username_error,),
+              unique_message=USERNAME_TAKEN, help_text=USERNAME_HELP),
+    ReadOnlyField("email", kind="email", label="Email address"),
+    CharField("first_name", max_length=150, required=False, allow_blank=True),
+    CharField("last_name", max_length=150, required=False, allow_blank=True),
+)
+
+PASSWORD_CHANGE_FIELDS = (
+    CharField("new_password1", max_length=128, label="New password1"),
+    CharField("new_password2", max_length=128, label="New password2"),
+)
+
+PASSWORD_RESET_FIELDS = (_email(),)
+
+PASSWORD_RESET_CONFIRM_FIELDS = (
+    *PASSWORD_CHANGE_FIELDS,
+    CharField("uid", label="Uid"),
+    CharField("token", label="Token"),
+)
+
+REGISTER_FIELDS = (
+    CharField("username", max_length=150, min_length=1),
+    _email(required=False),
+    CharField("password1", label="Password1"),
+    CharField("password2", label="Password2"),
+)
+
+VERIFY_EMAIL_FIELDS = (CharField("key", label="Key"),)
+
+RESEND_EMAIL_FIELDS = (_email(required=False),)
+
+
+class UserDetailsOut(msgspec.Struct):
+    """dj-rest-auth UserDetailsSerializer: pk, username, email, first_name, last_name."""
+
+    pk: int
+    username: str
+    email: str
+    first_name: str
+    last_name: str
+
+
+def user_details_out(row: Any) -> UserDetailsOut:
+    return UserDetailsOut(row.id, row.username, row.email, row.first_name, row.last_name)
