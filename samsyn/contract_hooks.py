@@ -142,6 +142,42 @@ def _sql(conn: psycopg.Connection, req: dict[str, Any]) -> dict[str, Any]:
     return {"rows": json.loads(json.dumps(rows, default=str))}
 
 
+def _password_reset_token(conn: psycopg.Connection, req: dict[str, Any]) -> dict[str, Any]:
+    """uid (base36 pk) and an allauth reset token the confirm endpoint accepts."""
+    import os
+
+    from samsyn.domain.accounts import tokens
+    from samsyn.settings import DEV_SECRET_KEY
+    row = conn.execute("SELECT id, password, last_login, email FROM auth_user WHERE username = %s",
+                       (req["username"],)).fetchone()
+    if row is None:
+        return {"error": "no such user"}
+    user_id, password, last_login, email = row
+    with conn.transaction():
+        # allauth's EmailAwarePasswordResetTokenGenerator syncs the user's address first
+        if email and conn.execute(
+                "SELECT 1 FROM account_emailaddress WHERE upper(email) = upper(%s)",
+                (email,)).fetchone() is None:
+            conn.execute('INSERT INTO account_emailaddress (email, verified, "primary", user_id) '
+                         "VALUES (%s, false, false, %s)", (email, user_id))
+        emails = tuple(r[0] for r in conn.execute(
+            "SELECT email FROM account_emailaddress WHERE user_id = %s ORDER BY id", (user_id,)))
+    user = tokens.ResetUser(user_id, password, last_login, email or "", emails)
+    secret = os.environ.get("SECRET_KEY") or DEV_SECRET_KEY
+    return {"uid": tokens.uid_of(user_id), "token": tokens.make_reset_token(user, secret)}
+
+
+def _mail_outbox(conn: psycopg.Connection, req: dict[str, Any]) -> dict[str, Any]:
+    """Every message written to samsyn_mail_outbox, in sending order; `clear` empties it."""
+    rows = conn.execute("SELECT sender, recipients, subject, content_type, body "
+                        "FROM samsyn_mail_outbox ORDER BY id").fetchall()
+    if req.get("clear"):
+        conn.execute("DELETE FROM samsyn_mail_outbox")
+    messages = [{"from": s, "to": ", ".join(r), "subject": subj, "content_type": ct, "body": b}
+                for s, r, subj, ct, b in rows]
+    return {"count": len(messages), "messages": messages}
+
+
 FIXTURES = {
     "create_user": _create_user,
     "user_info": _user_info,
@@ -149,4 +185,6 @@ FIXTURES = {
     "insert_layers": _insert_layers,
     "link_project_layers": _link_project_layers,
     "sql": _sql,
+    "password_reset_token": _password_reset_token,
+    "mail_outbox": _mail_outbox,
 }
