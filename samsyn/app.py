@@ -10,6 +10,7 @@ from litestar.exceptions import HTTPException, MethodNotAllowedException, NotFou
 from samsyn.api.compat import views
 from samsyn.api.front import Front
 from samsyn.domain.accounts import routes as accounts_routes
+from samsyn.domain.docs import routes as docs_routes
 from samsyn.domain.geometries import routes as geometries_routes
 from samsyn.domain.layers import routes as layers_routes
 from samsyn.domain.projects import routes as projects_routes
@@ -53,6 +54,19 @@ ROUTES = [
     projects_routes.project_detail,
     geometries_routes.geometry_api,
     accounts_routes.user_profile,
+    accounts_routes.rest_auth_login,
+    accounts_routes.rest_auth_logout,
+    accounts_routes.rest_auth_user,
+    accounts_routes.rest_auth_password_change,
+    accounts_routes.rest_auth_password_reset,
+    accounts_routes.rest_auth_password_reset_confirm,
+    accounts_routes.password_reset_link,
+    accounts_routes.rest_auth_registration,
+    accounts_routes.rest_auth_verify_email,
+    accounts_routes.rest_auth_resend_email,
+    accounts_routes.account_confirm_email,
+    accounts_routes.account_email_verification_sent,
+    *docs_routes.ROUTES,
 ]
 
 

@@ -6,8 +6,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import jwt
-from sqlalchemy import text
-from sqlalchemy.orm import Session
+from sqlalchemy import bindparam, select
+
+from samsyn.db.models import AuthToken, TokenDenylist, User
+from samsyn.db.reads import Query, Reader
 
 from samsyn.errors import AuthenticationFailed
 
@@ -69,21 +71,26 @@ def bearer_token(header: str | None) -> str | None:
     return parts[1]
 
 
-_USER_COLUMNS = "id, username, email, first_name, last_name, is_active"
+_USER_COLUMNS = (User.id, User.username, User.email, User.first_name, User.last_name,
+                 User.is_active)
+_IS_ACTIVE = 5
+_USER_BY_ID = Query(select(*_USER_COLUMNS).where(User.id == bindparam("id")))
+_USER_BY_KEY = Query(select(*_USER_COLUMNS).join(AuthToken, AuthToken.user_id == User.id)
+                     .where(AuthToken.key == bindparam("key")))
+_DENIED = Query(select(TokenDenylist.jti).where(TokenDenylist.jti == bindparam("jti")))
 
 
-def _user_by_id(db: Session, user_id: Any) -> Any:
+def _user_by_id(conn: Reader, user_id: Any) -> Any:
     try:
         user_id = int(user_id)
     except (TypeError, ValueError):
         return None
     if not -(2**31) <= user_id < 2**31:
         return None
-    return db.execute(text(f"SELECT {_USER_COLUMNS} FROM auth_user WHERE id = :id"),
-                      {"id": user_id}).first()
+    return _USER_BY_ID.first(conn, id=user_id)
 
 
-def authenticate(db: Session, header: str | None, secret: str) -> AuthUser | None:
+def authenticate(conn: Reader, header: str | None, secret: str) -> AuthUser | None:
     """The user behind the Authorization header; None for anonymous requests.
 
     Raises:
@@ -93,12 +100,9 @@ def authenticate(db: Session, header: str | None, secret: str) -> AuthUser | Non
     if raw is None:
         return None
     if _DRF_KEY.fullmatch(raw):
-        row = db.execute(text(
-            f"SELECT {', '.join('u.' + c.strip() for c in _USER_COLUMNS.split(','))} "
-            "FROM authtoken_token t JOIN auth_user u ON u.id = t.user_id WHERE t.key = :key"),
-            {"key": raw}).first()
+        row = _USER_BY_KEY.first(conn, key=raw)
         if row is not None:
-            if not row.is_active:
+            if not row[_IS_ACTIVE]:
                 raise AuthenticationFailed({"detail": "User is inactive", "code": "user_inactive"})
             return AuthUser(*row, auth="key", token=raw)
     payload = decode_access_token(raw, secret)
@@ -107,12 +111,11 @@ def authenticate(db: Session, header: str | None, secret: str) -> AuthUser | Non
             "detail": "Token contained no recognizable user identification",
             "code": "token_not_valid",
         })
-    if db.execute(text("SELECT 1 FROM samsyn_token_denylist WHERE jti = :jti"),
-                  {"jti": str(payload["jti"])}).first() is not None:
+    if _DENIED.first(conn, jti=str(payload["jti"])) is not None:
         raise _token_error("Token is invalid or expired")
-    row = _user_by_id(db, payload["user_id"])
+    row = _user_by_id(conn, payload["user_id"])
     if row is None:
         raise AuthenticationFailed({"detail": "User not found", "code": "user_not_found"})
-    if not row.is_active:
+    if not row[_IS_ACTIVE]:
         raise AuthenticationFailed({"detail": "User is inactive", "code": "user_inactive"})
     return AuthUser(*row, auth="jwt", token=str(payload["jti"]))

@@ -88,7 +88,11 @@ class Front:
                     elif lower != b"vary":
                         headers.append((key, value))
                 vary = [v for k, v in message.get("headers", ()) if k.lower() == b"vary"]
-                vary_value = b", ".join(vary + [b"origin"]) if vary else b"origin"
+                tokens = [t.strip().lower() for v in vary for t in v.split(b",")]
+                if b"origin" in tokens:  # the view placed `origin` itself (Django's order)
+                    vary_value = b", ".join(vary)
+                else:
+                    vary_value = b", ".join(vary + [b"origin"]) if vary else b"origin"
                 headers.append((b"vary", vary_value))
                 if origin is not None:
                     headers.extend(PREFLIGHT_HEADERS if method == "OPTIONS" else PREFLIGHT_HEADERS[:1])

@@ -14,7 +14,8 @@ from sqlalchemy.orm import Session
 
 from samsyn.api.compat import pagination, views, wire
 from samsyn.api.compat.views import Call, View, dispatch, ok
-from samsyn.db.engine import get_read_sessions, get_sessions
+from samsyn.db.engine import get_sessions
+from samsyn.db.reads import Reader, reader
 from samsyn.errors import NotFound
 from samsyn.settings import get_settings
 
@@ -25,12 +26,12 @@ class Resource:
 
     list_view: View
     detail_view: View
-    page: Callable[[Session, dict[str, str], Callable[[int, int, int], Any]], tuple[int, int, int, list[Any]]]
-    retrieve: Callable[[Session, int], Any]           # -> an encodable Struct
+    page: Callable[[Reader, dict[str, str]], tuple[int, int, int, list[Any]]]
+    retrieve: Callable[[Reader, int], Any]            # -> an encodable Struct
     create: Callable[[Session, Any], dict[str, Any]]  # -> the echo to render
     update: Callable[[Session, int, Callable[[], Any], bool], dict[str, Any]]
     delete: Callable[[Session, int], None]
-    exists: Callable[[Session, int], bool]
+    exists: Callable[[Reader, int], bool]
 
 
 def page_body(call: Call, count: int, number: int, size: int, results: list[Any]) -> bytes:
@@ -45,8 +46,8 @@ def list_route(path: str, res: Resource) -> Any:
     view = res.list_view
 
     def list_(call: Call) -> Response[Any]:
-        with get_read_sessions()() as db:
-            count, number, size, results = res.page(db, call.query)
+        with reader() as conn:
+            count, number, size, results = res.page(conn, call.query)
         return ok(view, call, page_body(call, count, number, size, results))
 
     def create(call: Call) -> Response[Any]:
@@ -58,7 +59,7 @@ def list_route(path: str, res: Resource) -> Any:
     handlers = {"GET": list_, "POST": create}
 
     def handler(request: Request[Any, Any, Any], body: bytes) -> Response[Any]:
-        return dispatch(request, body, view, handlers, session_factory=get_read_sessions(),
+        return dispatch(request, body, view, handlers, session_factory=reader,
                         secret=get_settings().secret_key)
 
     handler.__name__ = handler.__qualname__ = view.name.lower().replace(" ", "_")
@@ -82,8 +83,8 @@ def detail_route(path: str, res: Resource) -> Any:
             return object_id
 
         def retrieve(call: Call) -> Response[Any]:
-            with get_read_sessions()() as db:
-                out = res.retrieve(db, need_id())
+            with reader() as conn:
+                out = res.retrieve(conn, need_id())
             return ok(view, call, wire.encode_struct(out))
 
         def update(call: Call, partial: bool) -> Response[Any]:
@@ -99,12 +100,12 @@ def detail_route(path: str, res: Resource) -> Any:
         def exists() -> bool:
             if object_id is None:
                 return False
-            with get_read_sessions()() as db:
-                return res.exists(db, object_id)
+            with reader() as conn:
+                return res.exists(conn, object_id)
 
         handlers = {"GET": retrieve, "PUT": lambda c: update(c, False),
                     "PATCH": lambda c: update(c, True), "DELETE": destroy}
-        return dispatch(request, body, view, handlers, session_factory=get_read_sessions(),
+        return dispatch(request, body, view, handlers, session_factory=reader,
                         secret=get_settings().secret_key, object_exists=exists)
 
     handler.__name__ = handler.__qualname__ = view.name.lower().replace(" ", "_")

@@ -92,3 +92,11 @@ class EmailAddress(Base):
     verified: Mapped[bool] = mapped_column(Boolean)
     primary: Mapped[bool] = mapped_column(Boolean)
     user_id: Mapped[int] = mapped_column(Integer, ForeignKey("auth_user.id"))
+
+
+class TokenDenylist(Base):
+    """samsyn's own: JWTs revoked by logout or a password change (the legacy never revoked)."""
+
+    __tablename__ = "samsyn_token_denylist"
+    jti: Mapped[str] = mapped_column(String, primary_key=True)
+    expires: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))

@@ -58,11 +58,15 @@ def test_last_page_and_empty_first_page() -> None:
         pagination.resolve_page(2, 0, 25)
 
 
+def test_like_pattern_escapes_like_characters() -> None:
+    from samsyn.db.reads import like_pattern
+    assert like_pattern("%_\\") == "%\\%\\_\\\\%"
+
+
 def test_search_terms_and_ordering() -> None:
     assert pagination.search_terms({"search": '"rivers north",a'}) == ['"rivers', 'north"', "a"]
     assert pagination.ordering({"ordering": "bogus,-name"}, ("name",), ("name",)) == ("-name",)
     assert pagination.ordering({"ordering": "id"}, ("name",), ("name",)) == ("name",)
-    assert pagination.like_pattern("%_\\") == "%\\%\\_\\\\%"
 
 
 # --------------------------------------------------------------------- negotiation

@@ -102,12 +102,6 @@ def ordering(query: dict[str, str], allowed: tuple[str, ...], default: tuple[str
     return default
 
 
-def like_pattern(term: str) -> str:
-    """The `%term%` pattern of Django's icontains, with LIKE's own characters escaped."""
-    escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
 def paginate(query: dict[str, str], fetch: Callable[[int, int], tuple[int, list[Any]]]
              ) -> tuple[int, int, int, list[Any]]:
     """Run `fetch(limit, offset) -> (count, rows)` for the requested page; (count, page, size, rows).

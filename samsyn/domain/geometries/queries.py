@@ -3,10 +3,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Text, cast, func, literal, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Text, bindparam, cast, func, literal, select
 
-from samsyn.db.models import Geometry, Source
+from samsyn.db.models import Geometry
+from samsyn.db.reads import Query, Reader
+from samsyn.domain.sources.queries import source_exists
 
 # One row per feature: the gid, PostGIS's own GeoJSON text for the geometry (the legacy's
 # ST_AsGeoJSON, so coordinates are formatted by PostGIS exactly as before) and the legacy
@@ -15,16 +16,20 @@ _PROPERTIES = cast(
     Geometry.metadata_.op("||")(func.jsonb_build_object(
         literal("geometry_type"), Geometry.geometry_type, literal("source_id"), Geometry.source_id)),
     Text)
+_FEATURES = select(Geometry.gid, func.ST_AsGeoJSON(Geometry.geom), _PROPERTIES).where(
+    Geometry.source_id == bindparam("source_id"))
+_ALL_FEATURES = Query(_FEATURES.limit(bindparam("limit")))
+_FEATURES_IN_BBOX = Query(_FEATURES.where(func.ST_Intersects(
+    Geometry.geom, func.ST_MakeEnvelope(bindparam("minx"), bindparam("miny"), bindparam("maxx"),
+                                        bindparam("maxy"), 4326))).limit(bindparam("limit")))
+
+__all__ = ["feature_rows", "source_exists"]
 
 
-def source_exists(db: Session, source_id: int) -> bool:
-    return db.execute(select(Source.id).where(Source.id == source_id)).first() is not None
-
-
-def feature_rows(db: Session, source_id: int, bbox: tuple[float, float, float, float] | None,
+def feature_rows(conn: Reader, source_id: int, bbox: tuple[float, float, float, float] | None,
                  limit: int) -> list[Any]:
-    stmt = select(Geometry.gid, func.ST_AsGeoJSON(Geometry.geom), _PROPERTIES).where(
-        Geometry.source_id == source_id)
-    if bbox is not None:
-        stmt = stmt.where(func.ST_Intersects(Geometry.geom, func.ST_MakeEnvelope(*bbox, 4326)))
-    return list(db.execute(stmt.limit(limit)).all())
+    if bbox is None:
+        return _ALL_FEATURES.all(conn, source_id=source_id, limit=limit)
+    minx, miny, maxx, maxy = bbox
+    return _FEATURES_IN_BBOX.all(conn, source_id=source_id, limit=limit, minx=minx, miny=miny,
+                                 maxx=maxx, maxy=maxy)

@@ -7,7 +7,7 @@ from litestar import Request, Response, route
 
 from samsyn.api.compat import views, wire
 from samsyn.api.compat.views import Call, View, dispatch
-from samsyn.db.engine import get_read_sessions
+from samsyn.db.reads import reader
 from samsyn.domain.geometries import service
 from samsyn.settings import get_settings
 
@@ -21,8 +21,8 @@ GEOMETRY_API = View(
 
 def _get(call: Call) -> Response[Any]:
     try:
-        with get_read_sessions()() as db:
-            body = service.feature_collection(db, call.query)
+        with reader() as conn:
+            body = service.feature_collection(conn, call.query)
     except service.WfsError as exc:
         return views.json_response(GEOMETRY_API, exc.status, wire.render({"error": exc.message}),
                                    negotiated=call.negotiated)
@@ -32,5 +32,5 @@ def _get(call: Call) -> Response[Any]:
 @route("/api/v1/wfs/", http_method=views.ALL_METHODS, sync_to_thread=True)
 def geometry_api(request: Request[Any, Any, Any], body: bytes) -> Response[Any]:
     """GET: the geometries of one source as a GeoJSON FeatureCollection."""
-    return dispatch(request, body, GEOMETRY_API, {"GET": _get}, session_factory=get_read_sessions(),
+    return dispatch(request, body, GEOMETRY_API, {"GET": _get}, session_factory=reader,
                     secret=get_settings().secret_key)

@@ -10,9 +10,9 @@ import math
 import re
 from typing import Any
 
-from sqlalchemy.orm import Session
 
 from samsyn.api.compat.wire import jsonb_to_drf
+from samsyn.db.reads import Reader
 from samsyn.domain.geometries import queries
 
 DEFAULT_LIMIT = 10_000
@@ -83,15 +83,15 @@ def parse_limit(raw: str | None) -> int:
     return value
 
 
-def feature_collection(db: Session, query: dict[str, str]) -> bytes:
+def feature_collection(conn: Reader, query: dict[str, str]) -> bytes:
     """The FeatureCollection bytes, built from PostGIS text without a dict per feature."""
     raw_id = query.get("source_id")
     source_id = parse_source_id(raw_id)
-    if not queries.source_exists(db, source_id):
+    if not queries.source_exists(conn, source_id):
         raise WfsError(404, f"Source with ID {raw_id} does not exist")
     bbox = parse_bbox(query.get("bbox"))
     limit = parse_limit(query.get("limit"))
-    rows = queries.feature_rows(db, source_id, bbox, limit)
+    rows = queries.feature_rows(conn, source_id, bbox, limit)
     parts: list[bytes] = [b'{"type":"FeatureCollection","features":[']
     template = '{"type":"Feature","id":%d,"geometry":%s,"properties":%s}'
     first = True

@@ -3,63 +3,61 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Text, and_, cast, delete, func, insert, or_, select, update
+from sqlalchemy import Text, any_, bindparam, cast, delete, insert, select, update
 from sqlalchemy.orm import Session
 
-from samsyn.api.compat.pagination import like_pattern
 from samsyn.db.models import Layer, ProjectLayer, Source
+from samsyn.db.reads import ListQueries, Query, Reader
 from samsyn.domain.sources.queries import SOURCE_COLUMNS
 
-LAYER_COLUMNS = (Layer.id, Layer.lid, Layer.name, cast(Layer.attributes, Text).label("layer_attributes"),
+LAYER_COLUMNS = (Layer.id, Layer.lid, Layer.name,
+                 cast(Layer.attributes, Text).label("layer_attributes"),
                  cast(Layer.style, Text).label("layer_style"), *SOURCE_COLUMNS)
-SEARCH_COLUMNS = (Layer.name, Source.name)
-ORDER_COLUMNS = {"name": Layer.name, "source__name": Source.name}
+
+LAYER_LIST = ListQueries(
+    columns=LAYER_COLUMNS,
+    joins=((Layer, None), (Source, Source.id == Layer.source_id)),
+    search=(Layer.name, Source.name),
+    order={"name": Layer.name, "source__name": Source.name},
+    tiebreak=Layer.id,
+)
+_LAYER_BY_ID = Query(select(*LAYER_COLUMNS).join(Source, Source.id == Layer.source_id)
+                     .where(Layer.id == bindparam("id")))
+_LAYER_EXISTS = Query(select(Layer.id).where(Layer.id == bindparam("id")))
+# Every link of a page of projects in one statement (the legacy ran one query per project
+# and one per layer). Newest link first: the order the legacy's unordered M2M query showed.
+_LAYERS_OF_PROJECTS = Query(
+    select(ProjectLayer.project_id, *LAYER_COLUMNS)
+    .join(Layer, Layer.id == ProjectLayer.layer_id)
+    .join(Source, Source.id == Layer.source_id)
+    .where(ProjectLayer.project_id == any_(bindparam("ids")))
+    .order_by(ProjectLayer.project_id, ProjectLayer.id.desc()))
 
 
-def _joined() -> Any:
-    return select(*LAYER_COLUMNS).join(Source, Source.id == Layer.source_id)
-
-
-def layer_page(db: Session, terms: list[str], ordering: tuple[str, ...], limit: int,
+def layer_page(conn: Reader, terms: list[str], ordering: tuple[str, ...], limit: int,
                offset: int) -> tuple[int, list[Any]]:
-    where = and_(*(or_(*(func.upper(cast(c, Text)).like(func.upper(like_pattern(t)), escape="\\")
-                         for c in SEARCH_COLUMNS)) for t in terms)) if terms else None
-    order = [ORDER_COLUMNS[t.lstrip("-")].desc() if t.startswith("-") else ORDER_COLUMNS[t].asc()
-             for t in ordering]
-    stmt = select(func.count().over(), *LAYER_COLUMNS).join(Source, Source.id == Layer.source_id)
-    if where is not None:
-        stmt = stmt.where(where)
-    rows = db.execute(stmt.order_by(*order, Layer.id).limit(limit).offset(offset)).all()
-    if rows:
-        return rows[0][0], [r[1:] for r in rows]
-    count_stmt = select(func.count()).select_from(Layer).join(Source, Source.id == Layer.source_id)
-    if where is not None:
-        count_stmt = count_stmt.where(where)
-    return db.execute(count_stmt).scalar_one(), []
+    return LAYER_LIST.page(conn, terms, ordering, limit, offset)
 
 
-def layer_row(db: Session, layer_id: int) -> Any:
-    return db.execute(_joined().where(Layer.id == layer_id)).first()
+def layer_row(conn: Reader, layer_id: int) -> Any:
+    return _LAYER_BY_ID.first(conn, id=layer_id)
 
 
-def layers_of_projects(db: Session, project_ids: list[int]) -> list[Any]:
-    """(project id, *LAYER_COLUMNS) for every link of these projects: one query for a page."""
+def layer_exists(conn: Reader, layer_id: int) -> bool:
+    return _LAYER_EXISTS.first(conn, id=layer_id) is not None
+
+
+def layers_of_projects(conn: Reader, project_ids: list[int]) -> list[Any]:
+    """(project id, *LAYER_COLUMNS) for every link of these projects."""
     if not project_ids:
         return []
-    stmt = (select(ProjectLayer.project_id, *LAYER_COLUMNS)
-            .join(Layer, Layer.id == ProjectLayer.layer_id)
-            .join(Source, Source.id == Layer.source_id)
-            .where(ProjectLayer.project_id.in_(project_ids))
-            .order_by(ProjectLayer.project_id, ProjectLayer.id.desc()))
-    return list(db.execute(stmt).all())
+    return _LAYERS_OF_PROJECTS.all(conn, ids=project_ids)
 
+
+# ----------------------------------------------------------------- writes (ORM session)
 
 def layer_for_update(db: Session, layer_id: int) -> Layer | None:
     return db.execute(select(Layer).where(Layer.id == layer_id).with_for_update()).scalar_one_or_none()
-
-
-def layer_exists(db: Session, layer_id: int) -> bool:
-    return db.execute(select(Layer.id).where(Layer.id == layer_id)).first() is not None
 
 
 def lid_taken(db: Session, lid: str, exclude_id: int | None = None) -> bool:

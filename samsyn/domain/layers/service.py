@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from samsyn.api.compat import pagination
 from samsyn.api.compat.validation import Unique, validate
+from samsyn.db.reads import Reader
 from samsyn.domain.layers import queries
 from samsyn.domain.layers.schemas import LAYER_FIELDS, LayerOut, layer_echo, layer_out
 from samsyn.domain.sources import queries as source_queries
@@ -22,16 +23,16 @@ LID_TAKEN = {"lid": ["layer with this lid already exists."]}
 SID_TAKEN = {"source": {"sid": ["source with this sid already exists."]}}
 
 
-def list_layers(db: Session, query: dict[str, str]) -> tuple[int, int, int, list[LayerOut]]:
+def list_layers(conn: Reader, query: dict[str, str]) -> tuple[int, int, int, list[LayerOut]]:
     terms = pagination.search_terms(query)
     order = pagination.ordering(query, ORDERING_FIELDS, DEFAULT_ORDER)
     count, number, size, rows = pagination.paginate(
-        query, lambda limit, offset: queries.layer_page(db, terms, order, limit, offset))
+        query, lambda limit, offset: queries.layer_page(conn, terms, order, limit, offset))
     return count, number, size, [layer_out(r) for r in rows]
 
 
-def get_layer(db: Session, layer_id: int) -> LayerOut:
-    row = queries.layer_row(db, layer_id)
+def get_layer(conn: Reader, layer_id: int) -> LayerOut:
+    row = queries.layer_row(conn, layer_id)
     if row is None:
         raise NotFound
     return layer_out(row)
@@ -99,5 +100,5 @@ def delete_layer(db: Session, layer_id: int) -> None:
         raise NotFound
 
 
-def layer_exists(db: Session, layer_id: int) -> bool:
-    return queries.layer_exists(db, layer_id)
+def layer_exists(conn: Reader, layer_id: int) -> bool:
+    return queries.layer_exists(conn, layer_id)

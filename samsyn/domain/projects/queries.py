@@ -3,46 +3,43 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Text, and_, cast, delete, func, insert, or_, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
-from samsyn.api.compat.pagination import like_pattern
 from samsyn.db.models import Project, ProjectLayer
+from samsyn.db.reads import ListQueries, Query, Reader
 
 PROJECT_COLUMNS = (Project.id, Project.pid, Project.name, Project.description, Project.project_type)
-SEARCH_COLUMNS = (Project.name, Project.description, Project.project_type)
-ORDER_COLUMNS = {"name": Project.name, "project_type": Project.project_type}
+
+PROJECT_LIST = ListQueries(
+    columns=PROJECT_COLUMNS,
+    joins=((Project, None),),
+    search=(Project.name, Project.description, Project.project_type),
+    order={"name": Project.name, "project_type": Project.project_type},
+    tiebreak=Project.id,
+)
+_PROJECT_BY_ID = Query(select(*PROJECT_COLUMNS).where(Project.id == bindparam("id")))
+_PROJECT_EXISTS = Query(select(Project.id).where(Project.id == bindparam("id")))
 
 
-def project_page(db: Session, terms: list[str], ordering: tuple[str, ...], limit: int,
+def project_page(conn: Reader, terms: list[str], ordering: tuple[str, ...], limit: int,
                  offset: int) -> tuple[int, list[Any]]:
-    where = and_(*(or_(*(func.upper(cast(c, Text)).like(func.upper(like_pattern(t)), escape="\\")
-                         for c in SEARCH_COLUMNS)) for t in terms)) if terms else None
-    order = [ORDER_COLUMNS[t.lstrip("-")].desc() if t.startswith("-") else ORDER_COLUMNS[t].asc()
-             for t in ordering]
-    stmt = select(func.count().over(), *PROJECT_COLUMNS)
-    if where is not None:
-        stmt = stmt.where(where)
-    rows = db.execute(stmt.order_by(*order, Project.id).limit(limit).offset(offset)).all()
-    if rows:
-        return rows[0][0], [r[1:] for r in rows]
-    count_stmt = select(func.count()).select_from(Project)
-    if where is not None:
-        count_stmt = count_stmt.where(where)
-    return db.execute(count_stmt).scalar_one(), []
+    return PROJECT_LIST.page(conn, terms, ordering, limit, offset)
 
 
-def project_row(db: Session, project_id: int) -> Any:
-    return db.execute(select(*PROJECT_COLUMNS).where(Project.id == project_id)).first()
+def project_row(conn: Reader, project_id: int) -> Any:
+    return _PROJECT_BY_ID.first(conn, id=project_id)
 
+
+def project_exists(conn: Reader, project_id: int) -> bool:
+    return _PROJECT_EXISTS.first(conn, id=project_id) is not None
+
+
+# ----------------------------------------------------------------- writes (ORM session)
 
 def project_for_update(db: Session, project_id: int) -> Any:
     return db.execute(select(*PROJECT_COLUMNS).where(Project.id == project_id)
                       .with_for_update()).first()
-
-
-def project_exists(db: Session, project_id: int) -> bool:
-    return db.execute(select(Project.id).where(Project.id == project_id)).first() is not None
 
 
 def pid_taken(db: Session, pid: str, exclude_id: int | None = None) -> bool:

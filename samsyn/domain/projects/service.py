@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from samsyn.api.compat import pagination
 from samsyn.api.compat.validation import Unique, validate
+from samsyn.db.reads import Reader
 from samsyn.domain.layers import queries as layer_queries
 from samsyn.domain.layers.schemas import LayerOut, layer_out
 from samsyn.domain.projects import queries
@@ -22,28 +23,28 @@ ORDERING_FIELDS = ("name", "project_type")
 PID_TAKEN = {"pid": ["project with this pid already exists."]}
 
 
-def _layers_by_project(db: Session, project_ids: list[int]) -> dict[int, list[LayerOut]]:
+def _layers_by_project(conn: Reader, project_ids: list[int]) -> dict[int, list[LayerOut]]:
     """Every project's layers in one query (the legacy ran one per project and per layer)."""
     grouped: dict[int, list[LayerOut]] = {pid: [] for pid in project_ids}
-    for row in layer_queries.layers_of_projects(db, project_ids):
+    for row in layer_queries.layers_of_projects(conn, project_ids):
         grouped[row[0]].append(layer_out(row[1:]))
     return grouped
 
 
-def list_projects(db: Session, query: dict[str, str]) -> tuple[int, int, int, list[ProjectOut]]:
+def list_projects(conn: Reader, query: dict[str, str]) -> tuple[int, int, int, list[ProjectOut]]:
     terms = pagination.search_terms(query)
     order = pagination.ordering(query, ORDERING_FIELDS, DEFAULT_ORDER)
     count, number, size, rows = pagination.paginate(
-        query, lambda limit, offset: queries.project_page(db, terms, order, limit, offset))
-    layers = _layers_by_project(db, [r[0] for r in rows])
+        query, lambda limit, offset: queries.project_page(conn, terms, order, limit, offset))
+    layers = _layers_by_project(conn, [r[0] for r in rows])
     return count, number, size, [project_out(r, layers[r[0]]) for r in rows]
 
 
-def get_project(db: Session, project_id: int) -> ProjectOut:
-    row = queries.project_row(db, project_id)
+def get_project(conn: Reader, project_id: int) -> ProjectOut:
+    row = queries.project_row(conn, project_id)
     if row is None:
         raise NotFound
-    return project_out(row, _layers_by_project(db, [project_id])[project_id])
+    return project_out(row, _layers_by_project(conn, [project_id])[project_id])
 
 
 def _write(db: Session, write: Callable[[], Any]) -> Any:
@@ -72,7 +73,8 @@ def update_project(db: Session, project_id: int, read_data: Callable[[], Any], *
     current = {"pid": row.pid, "name": row.name, "description": row.description,
                "project_type": row.project_type, **values}
     # The echo renders the layers through Python's json like every write response.
-    layers = json.loads(msgspec.json.encode(_layers_by_project(db, [project_id])[project_id]))
+    layers = json.loads(msgspec.json.encode(_layers_by_project(
+        db.connection().connection.driver_connection, [project_id])[project_id]))
     return project_echo(project_id, current, layers)
 
 
@@ -81,5 +83,5 @@ def delete_project(db: Session, project_id: int) -> None:
         raise NotFound
 
 
-def project_exists(db: Session, project_id: int) -> bool:
-    return queries.project_exists(db, project_id)
+def project_exists(conn: Reader, project_id: int) -> bool:
+    return queries.project_exists(conn, project_id)

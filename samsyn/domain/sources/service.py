@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from samsyn.api.compat import pagination
 from samsyn.api.compat.validation import Unique, validate
+from samsyn.db.reads import Reader
 from samsyn.domain.sources import queries
 from samsyn.domain.sources.schemas import SOURCE_FIELDS, SourceOut, source_echo, source_out
 from samsyn.errors import InvalidInput, NotFound
@@ -18,17 +19,17 @@ DEFAULT_ORDER = ("name",)
 ORDERING_FIELDS = ("name", "source_type")
 
 
-def list_sources(db: Session, query: dict[str, str]) -> tuple[int, int, int, list[SourceOut]]:
+def list_sources(conn: Reader, query: dict[str, str]) -> tuple[int, int, int, list[SourceOut]]:
     """(count, page number, page size, sources) for the list view's query parameters."""
     terms = pagination.search_terms(query)
     order = pagination.ordering(query, ORDERING_FIELDS, DEFAULT_ORDER)
     count, number, size, rows = pagination.paginate(
-        query, lambda limit, offset: queries.source_page(db, terms, order, limit, offset))
+        query, lambda limit, offset: queries.source_page(conn, terms, order, limit, offset))
     return count, number, size, [source_out(r) for r in rows]
 
 
-def get_source(db: Session, source_id: int) -> SourceOut:
-    row = queries.source_row(db, source_id)
+def get_source(conn: Reader, source_id: int) -> SourceOut:
+    row = queries.source_row(conn, source_id)
     if row is None:
         raise NotFound
     return source_out(row)
@@ -71,5 +72,5 @@ def delete_source(db: Session, source_id: int) -> None:
         raise NotFound
 
 
-def source_exists(db: Session, source_id: int) -> bool:
-    return queries.source_exists(db, source_id)
+def source_exists(conn: Reader, source_id: int) -> bool:
+    return queries.source_exists(conn, source_id)
