@@ -357,6 +357,12 @@ def polygon_shapes(draw):
     return shapes
 
 
+def _round6(v: float) -> float:
+    # a named function, not a lambda: Hypothesis parses lambda sources for its reprs, which
+    # trips CPython 3.11's "AST constructor recursion depth mismatch" bug now and then
+    return round(v, 6)
+
+
 attr_text = st.text(st.characters(codec="utf-8", exclude_characters="\x00",
                                   exclude_categories=("Cs",)), max_size=8).map(str.strip)
 
@@ -365,23 +371,31 @@ attr_text = st.text(st.characters(codec="utf-8", exclude_characters="\x00",
 @given(shapes=polygon_shapes(), data=st.data())
 def test_generated_polygons_match_pyshp_and_pyogrio(tmp_path, shapes, data):
     base = str(tmp_path / f"gen{data.draw(st.integers(0, 10**9))}")
-    with pyshp.Writer(base, shapeType=pyshp.POLYGON, encoding="utf-8") as w:
+    has_z = data.draw(st.booleans(), label="has_z")
+    records = []    # drawn before writing: a draw failing inside the Writer leaves it half-done
+    for i in range(len(shapes)):
+        val = data.draw(st.none() | st.floats(-1e6, 1e6).map(_round6))
+        day = data.draw(st.none() | st.dates(dt.date(1900, 1, 1), dt.date(2100, 1, 1)))
+        name = data.draw(attr_text).encode("utf-8")[:20].decode("utf-8", "ignore").rstrip()
+        records.append((i, val, name, day, data.draw(st.none() | st.booleans())))
+    with pyshp.Writer(base, shapeType=pyshp.POLYGONZ if has_z else pyshp.POLYGON,
+                      encoding="utf-8") as w:
         w.field("ID", "N", 10, 0)
         w.field("VAL", "N", 18, 6)
         w.field("NAME", "C", 20)
         w.field("DAY", "D")
         w.field("OK", "L")
-        for i, (rings, _) in enumerate(shapes):
-            w.poly(rings)
-            val = data.draw(st.none() | st.floats(-1e6, 1e6).map(lambda v: round(v, 6)))
-            day = data.draw(st.none() | st.dates(dt.date(1900, 1, 1), dt.date(2100, 1, 1)))
-            name = data.draw(attr_text)
-            name = name.encode("utf-8")[:20].decode("utf-8", "ignore").rstrip()
-            w.record(i, val, name, day, data.draw(st.none() | st.booleans()))
+        for (rings, _), rec in zip(shapes, records):
+            if has_z:   # z = x + 2y keeps each vertex's z tied to it through any reordering
+                w.polyz([[[x, y, x + 2 * y] for x, y in r] for r in rings])
+            else:
+                w.poly(rings)
+            w.record(*rec)
     ours = read_shapefile(base + ".shp")
     rows = pyshp_rows(base + ".shp", "utf-8")
+    assert (ours.geometry.z is not None) == has_z
     for m, (_, shape, rec) in zip(features(ours), rows):
-        assert_nested_equal(m, pyshp_parts(shape, "MultiPolygon", False))
+        assert_nested_equal(m, pyshp_parts(shape, "MultiPolygon", has_z))
     for k, f in enumerate(ours.fields):
         vals = value_list(ours.columns[f.name])
         for i, (_, _, rec) in enumerate(rows):
@@ -400,7 +414,7 @@ def test_generated_polygons_match_pyshp_and_pyogrio(tmp_path, shapes, data):
             # (own polygon when it follows the exterior, joined when it precedes it).
             continue
         # GDAL may order the polygons of a multipolygon differently: compare as sets
-        ref = shapely_parts(g, False)
+        ref = shapely_parts(g, has_z)
         assert sorted(repr(np.asarray(p[0]).tolist()) for p in m) == \
             sorted(repr(np.asarray(p[0]).tolist()) for p in ref), i
         assert_nested_equal(sorted(m, key=lambda p: repr(p[0].tolist())),
@@ -415,25 +429,33 @@ def test_generated_lines_and_points_match_pyshp(tmp_path, data, kind):
     stype = getattr(pyshp, kind)
     n = data.draw(st.integers(0, 6))
     pt = st.tuples(coord, coord, coord, coord)
+    shapes = []     # drawn before writing: a draw failing inside the Writer leaves it half-done
+    for i in range(n):
+        if data.draw(st.booleans()) and i % 3 == 2:
+            shapes.append(None)
+        elif kind.startswith("POINT"):
+            shapes.append(data.draw(pt))
+        elif kind == "MULTIPOINT":
+            shapes.append(data.draw(st.lists(pt, min_size=1, max_size=5)))
+        else:
+            shapes.append(data.draw(st.lists(st.lists(pt, min_size=2, max_size=5),
+                                             min_size=1, max_size=3)))
     with pyshp.Writer(base, shapeType=stype) as w:
         w.field("N", "N", 5, 0)
-        for i in range(n):
-            if data.draw(st.booleans()) and i % 3 == 2:
+        for i, shape in enumerate(shapes):
+            if shape is None:
                 w.null()
             elif kind.startswith("POINT"):
-                x, y, z, m = data.draw(pt)
+                x, y, z, m = shape
                 (w.pointz(x, y, z, m) if kind == "POINTZ" else w.point(x, y))
             elif kind == "MULTIPOINT":
-                w.multipoint([p[:2] for p in data.draw(st.lists(pt, min_size=1, max_size=5))])
+                w.multipoint([p[:2] for p in shape])
+            elif kind == "POLYLINEZ":
+                w.linez([[list(p) for p in part] for part in shape])
+            elif kind == "POLYLINEM":
+                w.linem([[[p[0], p[1], p[3]] for p in part] for part in shape])
             else:
-                parts = data.draw(st.lists(st.lists(pt, min_size=2, max_size=5),
-                                           min_size=1, max_size=3))
-                if kind == "POLYLINEZ":
-                    w.linez([[list(p) for p in part] for part in parts])
-                elif kind == "POLYLINEM":
-                    w.linem([[[p[0], p[1], p[3]] for p in part] for part in parts])
-                else:
-                    w.line([[p[:2] for p in part] for part in parts])
+                w.line([[p[:2] for p in part] for part in shape])
             w.record(i)
     ours = read_shapefile(base + ".shp")
     assert (ours.geometry.z is not None) == kind.endswith("Z")
