@@ -201,6 +201,6 @@ def loads(signed: str, key: str | bytes, *, salt: str = "django.core.signing",
     return TimestampSigner(key, salt=salt, now=now).unsign_object(signed, max_age=max_age)
 
 
-def cookie_signer(secret: str, salt: str) -> Signer:
-    """django.core.signing.get_cookie_signer."""
-    return Signer(b"django.http.cookies" + secret.encode(), salt=salt)
+def cookie_signer(secret: str, salt: str, *, now: Any = time.time) -> TimestampSigner:
+    """django.core.signing.get_cookie_signer (SIGNING_BACKEND: TimestampSigner)."""
+    return TimestampSigner(b"django.http.cookies" + secret.encode(), salt=salt, now=now)
