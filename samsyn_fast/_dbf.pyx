@@ -172,7 +172,16 @@ cdef inline int64_t _utf8_len(const uint8_t* s, int64_t n) noexcept nogil:
     cdef int64_t i = 0, k
     cdef uint8_t b, lo, hi
     cdef int need
+    cdef uint64_t w
     while i < n:
+        # ASCII runs 8 bytes at a time
+        while i + 8 <= n:
+            memcpy(&w, s + i, 8)
+            if w & 0x8080808080808080ULL:
+                break
+            i += 8
+        if i >= n:
+            break
         b = s[i]
         if b < 0x80:
             i += 1
