@@ -184,20 +184,20 @@ cdef inline Py_ssize_t utf8_invalid_at(const unsigned char* s, Py_ssize_t n) noe
     return -1
 
 
-# Big output buffers come straight from mmap with transparent huge pages requested: the
-# outputs are tens of MB of fresh memory, and 4 KiB page faults (taken by two threads at once)
-# cost more than the tokenizing. Small ones use malloc. Capacities must be passed back exactly.
+# Big output buffers come straight from mmap, so growing them is an mremap (no copy) and
+# freeing them returns the memory at once (glibc's dynamic mmap threshold would otherwise move
+# repeated big allocations onto the heap, where realloc copies). No transparent huge pages:
+# many partly used buffers each rounded up to 2 MiB zeroed more memory than they saved in
+# faults. Small buffers use malloc. Capacities must be passed back exactly.
 cdef extern from "<sys/mman.h>" nogil:
     void* mmap(void* addr, size_t length, int prot, int flags, int fd, long offset)
     int munmap(void* addr, size_t length)
     void* mremap(void* old_address, size_t old_size, size_t new_size, int flags, ...)
-    int madvise(void* addr, size_t length, int advice)
     int PROT_READ
     int PROT_WRITE
     int MAP_PRIVATE
     int MAP_ANONYMOUS
     int MREMAP_MAYMOVE
-    int MADV_HUGEPAGE
     void* MAP_FAILED
 
 from libc.stdlib cimport realloc
@@ -210,9 +210,72 @@ cdef inline size_t mem_capacity(size_t need) noexcept nogil:
     return (need + (2 << 20) - 1) & ~(<size_t>(2 << 20) - 1)
 
 
+cdef extern from *:
+    """
+    /* A small per-module pool of freed big mappings (already faulted in): the next parse reuses
+       them instead of taking ~30k page faults per 100 MB again. Bounded; a spinlock guards it
+       because both parse threads allocate. */
+    #define SAMSYN_POOL_SLOTS 256
+    static void* samsyn_pool_p[SAMSYN_POOL_SLOTS];
+    static size_t samsyn_pool_cap[SAMSYN_POOL_SLOTS];
+    static int samsyn_pool_n = 0;
+    static size_t samsyn_pool_bytes = 0;
+    static size_t samsyn_pool_limit = (size_t)256 << 20;
+    static char samsyn_pool_lock = 0;
+    static void samsyn_pool_acquire(void) { while (__atomic_test_and_set(&samsyn_pool_lock, __ATOMIC_ACQUIRE)) {} }
+    static void samsyn_pool_release(void) { __atomic_clear(&samsyn_pool_lock, __ATOMIC_RELEASE); }
+    /* A pooled mapping of at least cap bytes, trimmed to exactly cap, or NULL. */
+    static void* samsyn_pool_take(size_t cap) {
+        void* p = NULL; size_t have = 0; int best = -1, i;
+        samsyn_pool_acquire();
+        for (i = 0; i < samsyn_pool_n; i++)
+            if (samsyn_pool_cap[i] >= cap && (best < 0 || samsyn_pool_cap[i] < samsyn_pool_cap[best]))
+                best = i;
+        if (best >= 0) {
+            p = samsyn_pool_p[best]; have = samsyn_pool_cap[best];
+            samsyn_pool_n--;
+            samsyn_pool_p[best] = samsyn_pool_p[samsyn_pool_n];
+            samsyn_pool_cap[best] = samsyn_pool_cap[samsyn_pool_n];
+            samsyn_pool_bytes -= have;
+        }
+        samsyn_pool_release();
+        if (p != NULL && have > cap) munmap((char*)p + cap, have - cap);
+        return p;
+    }
+    /* Keep the mapping for reuse; 0 when the pool is full (the caller unmaps). */
+    static int samsyn_pool_put(void* p, size_t cap) {
+        int ok = 0;
+        samsyn_pool_acquire();
+        if (samsyn_pool_n < SAMSYN_POOL_SLOTS && samsyn_pool_bytes + cap <= samsyn_pool_limit) {
+            samsyn_pool_p[samsyn_pool_n] = p; samsyn_pool_cap[samsyn_pool_n] = cap;
+            samsyn_pool_n++; samsyn_pool_bytes += cap; ok = 1;
+        }
+        samsyn_pool_release();
+        return ok;
+    }
+    /* Set the byte limit and unmap what no longer fits; returns the bytes still pooled. */
+    static size_t samsyn_pool_set_limit(size_t limit) {
+        size_t left;
+        samsyn_pool_acquire();
+        samsyn_pool_limit = limit;
+        while (samsyn_pool_n > 0 && samsyn_pool_bytes > limit) {
+            samsyn_pool_n--;
+            munmap(samsyn_pool_p[samsyn_pool_n], samsyn_pool_cap[samsyn_pool_n]);
+            samsyn_pool_bytes -= samsyn_pool_cap[samsyn_pool_n];
+        }
+        left = samsyn_pool_bytes;
+        samsyn_pool_release();
+        return left;
+    }
+    """
+    void* samsyn_pool_take(size_t cap) noexcept nogil
+    int samsyn_pool_put(void* p, size_t cap) noexcept nogil
+    size_t samsyn_pool_set_limit(size_t limit) noexcept nogil
+
+
 cdef inline void* mem_resize(void* p, size_t old_cap, size_t new_cap) noexcept nogil:
     """Grow p (capacity old_cap, NULL when 0) to capacity mem_capacity(new_cap); NULL on failure
-    (p is then still valid)."""
+    (p is then still valid). Contents beyond old_cap are undefined (not zeroed)."""
     cdef void* r
     new_cap = mem_capacity(new_cap)
     if new_cap < (1 << 20):
@@ -221,12 +284,12 @@ cdef inline void* mem_resize(void* p, size_t old_cap, size_t new_cap) noexcept n
         r = mremap(p, old_cap, new_cap, MREMAP_MAYMOVE)
         if r == MAP_FAILED:
             return NULL
-        madvise(r, new_cap, MADV_HUGEPAGE)
         return r
-    r = mmap(NULL, new_cap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
-    if r == MAP_FAILED:
-        return NULL
-    madvise(r, new_cap, MADV_HUGEPAGE)
+    r = samsyn_pool_take(new_cap)
+    if r == NULL:
+        r = mmap(NULL, new_cap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
+        if r == MAP_FAILED:
+            return NULL
     if p != NULL:
         memcpy(r, p, old_cap)
         free(p)
@@ -237,6 +300,7 @@ cdef inline void mem_free(void* p, size_t cap) noexcept nogil:
     if p == NULL:
         return
     if cap >= (1 << 20):
-        munmap(p, cap)
+        if not samsyn_pool_put(p, cap):
+            munmap(p, cap)
     else:
         free(p)

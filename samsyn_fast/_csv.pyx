@@ -13,7 +13,7 @@ from libc.string cimport memcpy, memchr, memset
 
 from samsyn_fast._status cimport Status
 from samsyn_fast._csv cimport (parse_decimal, utf8_invalid_at, locale_t, newlocale, LC_ALL_MASK,
-                               mem_resize, mem_free, mem_capacity)
+                               mem_resize, mem_free, mem_capacity, samsyn_pool_set_limit)
 
 import numpy as np
 
@@ -551,40 +551,6 @@ cdef class Block:
             raise IndexError(where)
         self.coords[where] = v
 
-    def append_block(self, Block other):
-        """Append another block's rows (the second half of a split parse) to this one."""
-        cdef Py_ssize_t t, i, n = other.rows, base_rows = self.rows, base_rec = self.records
-        cdef int64_t shift
-        cdef void* p
-        cdef Py_ssize_t need = self.rows + n
-        cdef int64_t* dst
-        cdef int64_t* src
-        cdef int rc
-        if other.ntext != self.ntext:
-            raise ValueError("blocks of different layouts")
-        if need > self.rows_cap:
-            with nogil:
-                rc = self._set_rows_cap(need)
-            if rc != 0:
-                raise MemoryError()
-        with nogil:
-            memcpy(self.coords + 2 * base_rows, other.coords, 2 * n * sizeof(double))
-            for i in range(n):
-                self.rownum[base_rows + i] = other.rownum[i] + base_rec
-            for t in range(self.ntext):
-                shift = self.text[t].length
-                if _append(&self.text[t], other.text[t].data, other.text[t].length) != 0:
-                    p = NULL
-                    break
-                dst = self.offs[t] + base_rows + 1
-                src = other.offs[t] + 1
-                for i in range(n):
-                    dst[i] = src[i] + shift
-        self.rows = need
-        self.records += other.records
-        self.consumed = other.consumed
-        self.reached_stop = other.reached_stop
-
     def take(self):
         """Move the outputs into numpy arrays: (coords (N,2), row_numbers (N,), [(offsets, data)])."""
         cdef Py_ssize_t t, n = self.rows
@@ -613,6 +579,12 @@ cdef class Block:
         self.rows = 0
         self.rows_cap = 0
         return coords, rownum, cols
+
+
+def set_pool_limit(size_t limit):
+    """Bytes of freed output buffers this module keeps for reuse (default 256 MiB; 0 frees
+    them all). Returns the bytes still pooled."""
+    return samsyn_pool_set_limit(limit)
 
 
 def parse_header(const unsigned char[::1] data, Py_ssize_t start, Py_ssize_t end, int delim,

@@ -13,7 +13,7 @@ from libc.string cimport memcpy
 
 from samsyn_fast._status cimport Status
 from samsyn_fast._csv cimport (parse_decimal, locale_t, newlocale, LC_ALL_MASK, mem_resize,
-                               mem_free, mem_capacity)
+                               mem_free, mem_capacity, samsyn_pool_set_limit)
 
 import numpy as np
 
@@ -317,6 +317,11 @@ cdef object _array(Arr* a, object dtype, Py_ssize_t itemsize):
         view = out.view(np.uint8)
         memcpy(&view[0], a.data, a.n)
     return out
+
+
+def set_pool_limit(size_t limit):
+    """Bytes of freed work buffers this module keeps for reuse (default 256 MiB; 0 frees them)."""
+    return samsyn_pool_set_limit(limit)
 
 
 def flatten(list coordinates, const uint8_t[::1] codes, int null_family):

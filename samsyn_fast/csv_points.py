@@ -15,6 +15,7 @@ Numbers are read exactly as Python's ``float()`` reads them (same value, bit for
 from __future__ import annotations
 
 import _thread
+import bisect
 import codecs
 import itertools
 import math
@@ -47,17 +48,54 @@ _STATUS_BAD_INPUT = 12
 
 
 class StringColumn:
-    """A text column: UTF-8 ``data`` (uint8) and ``offsets`` (int64); item i is
-    ``data[offsets[i]:offsets[i+1]]``. No Python object per cell until you ask for one."""
+    """A text column as UTF-8 bytes + int64 offsets, no Python object per cell until asked.
 
-    __slots__ = ("data", "offsets")
+    It is made of one or more pieces ``(offsets, data)``: piece rows are
+    ``data[offsets[i]:offsets[i + 1]]`` (a parallel parse gives one piece per chunk, so the
+    text is never copied to be joined). ``offsets`` / ``data`` give the single-piece view
+    (joined on first use when there are several pieces).
+    """
 
-    def __init__(self, offsets: np.ndarray, data: np.ndarray) -> None:
-        self.offsets = offsets
-        self.data = data
+    __slots__ = ("_joined", "_starts", "pieces")
+
+    def __init__(self, offsets: np.ndarray | None = None, data: np.ndarray | None = None, *,
+                 pieces: list[tuple[np.ndarray, np.ndarray]] | None = None) -> None:
+        if pieces is None:
+            if offsets is None or data is None:
+                raise TypeError("StringColumn needs offsets and data, or pieces")
+            pieces = [(offsets, data)]
+        self.pieces = [(o, d) for o, d in pieces if o.shape[0] > 1] or [pieces[0]]
+        starts = [0]
+        for o, _ in self.pieces:
+            starts.append(starts[-1] + o.shape[0] - 1)
+        self._starts = starts
+        self._joined: tuple[np.ndarray, np.ndarray] | None = (
+            self.pieces[0] if len(self.pieces) == 1 else None)
+
+    def _join(self) -> tuple[np.ndarray, np.ndarray]:
+        if self._joined is None:
+            datas, offs, base = [], [np.zeros(1, np.int64)], 0
+            for o, d in self.pieces:
+                a, b = int(o[0]), int(o[-1])
+                datas.append(d[a:b])
+                offs.append(o[1:] - a + base)
+                base += b - a
+            self._joined = (np.concatenate(offs), np.concatenate(datas) if datas
+                            else np.zeros(0, np.uint8))
+        return self._joined
+
+    @property
+    def offsets(self) -> np.ndarray:
+        """(N + 1,) int64 offsets into `data` (may start above 0 for a slice)."""
+        return self._join()[0]
+
+    @property
+    def data(self) -> np.ndarray:
+        """UTF-8 bytes as a uint8 array."""
+        return self._join()[1]
 
     def __len__(self) -> int:
-        return int(self.offsets.shape[0] - 1)
+        return self._starts[-1]
 
     def __getitem__(self, i: int) -> str:
         n = len(self)
@@ -67,8 +105,10 @@ class StringColumn:
             i += n
         if not 0 <= i < n:
             raise IndexError("StringColumn index out of range")
-        a, b = int(self.offsets[i]), int(self.offsets[i + 1])
-        return self.data[a:b].tobytes().decode("utf-8")
+        k = bisect.bisect_right(self._starts, i) - 1
+        o, d = self.pieces[k]
+        j = i - self._starts[k]
+        return d[int(o[j]):int(o[j + 1])].tobytes().decode("utf-8")
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.to_list())
@@ -83,29 +123,44 @@ class StringColumn:
     __hash__ = None  # type: ignore[assignment]
 
     def __repr__(self) -> str:
-        head = self.to_list()[:3] if len(self) <= 3 else [self[0], self[1], self[2], "..."]
+        head = self.to_list() if len(self) <= 3 else [self[0], self[1], self[2], "..."]
         return f"StringColumn({len(self)} items: {head!r})"
 
     def slice(self, start: int, stop: int) -> StringColumn:
         """Rows [start, stop) as a view (shares the data)."""
-        return StringColumn(self.offsets[start:stop + 1], self.data)
+        n = len(self)
+        start, stop = max(0, min(start, n)), max(0, min(stop, n))
+        stop = max(stop, start)
+        out = []
+        for k, (o, d) in enumerate(self.pieces):
+            a, b = max(start, self._starts[k]), min(stop, self._starts[k + 1])
+            if a < b:
+                out.append((o[a - self._starts[k]:b - self._starts[k] + 1], d))
+        if not out:
+            out = [(self.pieces[0][0][:1], self.pieces[0][1])]
+        return StringColumn(pieces=out)
 
     def to_list(self) -> list[str]:
-        """All values as Python strings (one C loop)."""
-        return _csv.decode_strings(self.data, np.ascontiguousarray(self.offsets))
+        """All values as Python strings (one C loop per piece)."""
+        if len(self.pieces) == 1:
+            o, d = self.pieces[0]
+            return _csv.decode_strings(d, np.ascontiguousarray(o))
+        out: list[str] = []
+        for o, d in self.pieces:
+            out.extend(_csv.decode_strings(d, np.ascontiguousarray(o)))
+        return out
 
     def to_arrow(self) -> Any:
-        """A ``pyarrow.large_string`` array over the same bytes (no copy when offsets start at 0)."""
+        """A ``pyarrow.large_string`` (chunked) array over the same bytes (no copy of the text)."""
         import pyarrow as pa
 
-        offs = self.offsets
-        if offs.shape[0] and offs[0] != 0:
-            offs = offs - offs[0]
-            data = self.data[int(self.offsets[0]):int(self.offsets[-1])]
-        else:
-            data = self.data
-        return pa.LargeStringArray.from_buffers(
-            len(self), pa.py_buffer(np.ascontiguousarray(offs)), pa.py_buffer(np.ascontiguousarray(data)))
+        chunks = []
+        for o, d in self.pieces:
+            a, b = int(o[0]), int(o[-1])
+            chunks.append(pa.LargeStringArray.from_buffers(
+                o.shape[0] - 1, pa.py_buffer(np.ascontiguousarray(o - a)),
+                pa.py_buffer(np.ascontiguousarray(d[a:b]))))
+        return chunks[0] if len(chunks) == 1 else pa.chunked_array(chunks, pa.large_string())
 
 
 @dataclass(frozen=True, slots=True)
@@ -261,7 +316,7 @@ def _bounds(data: Any, start: int, end: int, nchunks: int) -> list[int]:
 
 def _parse_span(data: Any, start: int, end: int, layout: _Layout, delim: int, final: bool,
                 threads: int, record_base: int, line_base: int, encoding: str,
-                rows_hint: int) -> _csv.Block:
+                rows_hint: int) -> _Parsed:
     """Tokenize data[start:end] (in chunks on two threads when big); fallbacks resolved.
 
     Every chunk but the first is parsed speculatively from the line after its mark, in whatever
@@ -285,7 +340,7 @@ def _parse_span(data: Any, start: int, end: int, layout: _Layout, delim: int, fi
         if block.status:
             _raise_block_error(block, layout, data, record_base, line_base, encoding)
         _resolve_fallbacks(block, layout, record_base)
-        return block
+        return _Parsed([block], block.records, block.consumed)
     blocks: list[_csv.Block | None] = [None] * n
     ticket = itertools.count()
 
@@ -316,36 +371,61 @@ def _parse_span(data: Any, start: int, end: int, layout: _Layout, delim: int, fi
         work()
     finally:
         done.acquire()
-    result = blocks[0]
-    assert result is not None
-    if result.status:
-        _raise_block_error(result, layout, data, record_base, line_base, encoding)
-    resolved = _resolve_fallbacks(result, layout, record_base)
+    cur = blocks[0]
+    assert cur is not None
+    if cur.status:
+        _raise_block_error(cur, layout, data, record_base, line_base, encoding)
+    _resolve_fallbacks(cur, layout, record_base)
+    pieces = [cur]
+    records = cur.records
     for k in range(1, n):
         stop = bounds[k + 1] if k + 1 < n else -1
-        if result.reached_stop and result.consumed == bounds[k]:
-            blk = blocks[k]
-            assert blk is not None
-            base = record_base + result.records
-            if blk.status:
-                _raise_block_error(blk, layout, data, base, line_base, encoding)
-            _resolve_fallbacks(blk, layout, base)
-            result.append_block(blk)
+        if cur.reached_stop and cur.consumed == bounds[k]:
+            nxt = blocks[k]
+            assert nxt is not None
         else:
-            result.parse(data, result.consumed, end, final, stop)
-            if result.status:
-                _raise_block_error(result, layout, data, record_base, line_base, encoding)
-            resolved = _resolve_fallbacks(result, layout, record_base, resolved)
+            nxt = _csv.Block(layout.kinds, ntext, delim, hint, 0)
+            nxt.parse(data, cur.consumed, end, final, stop)
         blocks[k] = None
-    return result
+        base = record_base + records
+        if nxt.status:
+            _raise_block_error(nxt, layout, data, base, line_base, encoding)
+        _resolve_fallbacks(nxt, layout, base)
+        pieces.append(nxt)
+        records += nxt.records
+        cur = nxt
+    return _Parsed(pieces, records, cur.consumed)
 
 
-def _finish(block: _csv.Block, layout: _Layout, record_base: int) -> CsvPoints:
-    coords, rownum, cols = block.take()
-    if record_base:
-        rownum += record_base
+class _Parsed:
+    """The blocks of one span in order (one piece per chunk), their record count and the
+    byte offset after the last complete record."""
+
+    def __init__(self, pieces: list[_csv.Block], records: int, consumed: int) -> None:
+        self.pieces = pieces
+        self.records = records
+        self.consumed = consumed
+
+
+def _finish(parsed: _Parsed, layout: _Layout, record_base: int) -> CsvPoints:
+    coords_l, rows_l, texts = [], [], []
+    rec = record_base
+    for blk in parsed.pieces:
+        nrec = blk.records
+        coords, rownum, cols = blk.take()
+        if rec:
+            rownum += rec
+        rec += nrec
+        coords_l.append(coords)
+        rows_l.append(rownum)
+        texts.append(cols)
+    if len(coords_l) == 1:
+        coords, rownum = coords_l[0], rows_l[0]
+    else:
+        coords, rownum = np.concatenate(coords_l), np.concatenate(rows_l)
     _check_finite(coords, rownum, layout, 0)
-    columns = {name: StringColumn(offs, data) for name, (offs, data) in zip(layout.text_names, cols)}
+    columns = {name: StringColumn(pieces=[cols[t] for cols in texts])
+               for t, name in enumerate(layout.text_names)}
     return CsvPoints(coords, rownum, columns, tuple(layout.names), layout.lon, layout.lat)
 
 
