@@ -8,10 +8,16 @@ Format decisions (ESRI Shapefile Technical Description, July 1998; dBase III/IV,
   the main header is ignored (real writers get it wrong; GDAL ignores it too).
 * Deleted DBF records (deletion flag ``*``) are skipped together with their shapes, as GDAL
   (pyogrio) does; ``Shapefile.record_numbers`` keeps the 1-based record number of every row.
-* Polygon rings are grouped exactly as pyshp 3 ``organize_polygon_rings`` does (clockwise =
-  exterior, otherwise hole; a hole goes to the exterior containing it; a hole contained by no
-  exterior, and every ring of a shape without exteriors, becomes its own polygon, as GDAL does).
+* Polygon rings are grouped exactly as pyshp 3 ``organize_polygon_rings`` does: clockwise =
+  exterior, anything else a hole. With one exterior every hole is its; with several, a hole
+  goes to the exterior whose bbox strictly contains it (then the one containing a sample point
+  of the hole, then the smallest); a hole inside none, and every ring of a shape without
+  exteriors, becomes a polygon of its own, after the others. GDAL agrees on every real file
+  and every well-formed generated one; it differs only for a hole lying outside the only
+  exterior (GDAL splits it off when it follows the exterior, not when it precedes it).
   Vertex order is kept as stored (GDAL keeps it; pyshp's GeoJSON view reverses rings).
+* Record numbers inside the .shp record headers are not checked (writers disagree on them);
+  the position of the record (its .shx entry) is what pairs it with its DBF record.
 * Z is kept (``GeometryBuffers.z``), M is dropped. MultiPatch raises KernelError.
 * Empty geometries (a multipoint without points, a polyline/polygon without parts or points, an
   empty part) and NaN/inf coordinates raise KernelError naming the file and record.
@@ -19,6 +25,11 @@ Format decisions (ESRI Shapefile Technical Description, July 1998; dBase III/IV,
   GDAL's table), else UTF-8 when every text value of the file is valid UTF-8, otherwise
   ISO-8859-1 (GDAL's shapefile default). Text that does not decode with an encoding taken from
   the argument, the .cpg or the LDID raises KernelError naming the file, record and field.
+* DBF values: C is trimmed on the right only (blanks and NULs; leading blanks are data, as
+  pyshp keeps them, GDAL drops them) and a blank C is null. N/F follow pyshp: blank or all
+  '*' is null, an integer field (decimals 0, width <= 18) is int64, others float64; text that
+  is not a number, or a D that is not a valid YYYYMMDD, raises KernelError (pyshp returns None
+  or the raw text there, GDAL 0 or an exception). L: TtYy1 / FfNn0, anything else null.
 """
 from __future__ import annotations
 
@@ -92,7 +103,7 @@ class StringColumn:
     zero-copy (large_string).
     """
 
-    __slots__ = ("offsets", "data", "null")
+    __slots__ = ("data", "null", "offsets")
 
     def __init__(self, offsets: np.ndarray, data: np.ndarray, null: np.ndarray) -> None:
         self.offsets = offsets
@@ -221,7 +232,7 @@ class _Crs:
                     from pyproj import CRS
 
                     self._crs = CRS.from_wkt(self.text)
-                except Exception as exc:  # pyproj raises CRSError; the data stays readable
+                except Exception as exc:  # noqa: BLE001 - any pyproj failure: keep the data
                     warnings.warn(f"{self.name}: unreadable CRS ({exc}); crs=None",
                                   stacklevel=3)
         return self._crs
@@ -290,8 +301,12 @@ class _Blob:
         if self._mm is None:
             # MAP_POPULATE (whole reads): one kernel call maps every page instead of a fault
             # per page; a stream maps lazily (only the no-.shx scan maps the .shp at all)
-            flags = mmap.MAP_SHARED | (getattr(mmap, "MAP_POPULATE", 0) if populate else 0)
-            self._mm = mmap.mmap(self._fd, 0, flags=flags, prot=mmap.PROT_READ)  # type: ignore[arg-type]
+            assert self._fd is not None
+            if hasattr(mmap, "MAP_SHARED"):
+                flags = mmap.MAP_SHARED | (getattr(mmap, "MAP_POPULATE", 0) if populate else 0)
+                self._mm = mmap.mmap(self._fd, 0, flags=flags, prot=mmap.PROT_READ)
+            else:  # Windows
+                self._mm = mmap.mmap(self._fd, 0, access=mmap.ACCESS_READ)
         return memoryview(self._mm)
 
     def read(self, offset: int, n: int, *, stream: bool) -> Any:
@@ -403,8 +418,7 @@ def _normalize_encoding(name: str) -> str | None:
     if not v:
         return None
     u = v.upper().replace(" ", "")
-    if u.startswith("ANSI"):
-        u = u[4:]
+    u = u.removeprefix("ANSI")
     if u.isdigit():
         if u == "65001":
             u = "utf-8"
@@ -490,10 +504,9 @@ def _parse_dbf_header(blob: _Blob) -> _DbfHeader:
             raw.append(name)
         off += size
         pos += 32
-    if pos + 32 > len(desc) and (pos >= len(desc) or desc[pos] != 0x0D):
-        # no terminator: tolerated when the descriptors fill the header exactly
-        if pos != len(desc):
-            raise _kerr(_BAD_LENGTH, blob.name, "DBF field descriptors overrun the header")
+    # no 0x0D terminator is tolerated only when the descriptors fill the header exactly
+    if pos + 32 > len(desc) and pos < len(desc) and desc[pos] != 0x0D:
+        raise _kerr(_BAD_LENGTH, blob.name, "DBF field descriptors overrun the header")
     if off > reclen:
         raise _kerr(_BAD_LENGTH, blob.name,
                     f"DBF fields take {off} bytes but records are {reclen} bytes")
