@@ -119,3 +119,16 @@ def deliver_pending(db: Session, send: Transport, *, limit: int = 100,
             db.execute(text("UPDATE samsyn_mail_outbox SET attempts = attempts + 1, "
                             "sent_at = now(), last_error = NULL WHERE id = :id"), {"id": row.id})
     return sent, failed
+
+
+def deliver_outbox(*, limit: int = 100, transport: Transport | None = None) -> tuple[int, int]:
+    """One delivery pass in its own transaction: the body of the periodic mail job (a Dramatiq
+    actor calls this). SMTP target: SAMSYN_SMTP_HOST / SAMSYN_SMTP_PORT (Django's default
+    localhost:25). Returns (sent, failed)."""
+    import os
+
+    from samsyn.db.engine import get_sessions
+    send = transport or smtp_transport(os.environ.get("SAMSYN_SMTP_HOST", "localhost"),
+                                       int(os.environ.get("SAMSYN_SMTP_PORT", "25")))
+    with get_sessions().begin() as db:
+        return deliver_pending(db, send, limit=limit)
