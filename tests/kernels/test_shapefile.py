@@ -782,3 +782,26 @@ def test_dbase_memo_files(tmp_path):
     (tmp_path / "bad.dbt").write_bytes(bytes(1024))
     with pytest.raises(KernelError, match=r"bad.dbf, record 1, field 'NOTES'"):
         read_dbf(tmp_path / "bad.dbf")
+
+
+@pytest.mark.parametrize("order", [(0, 1, 2, 3), (3, 2, 1, 0), (2, 3, 0, 1), (1, 3, 0, 2)])
+def test_nested_islands_group_like_pyshp_and_gdal(tmp_path, order):
+    # Given an exterior A with a hole B, an island C inside B and a hole D inside C: D's bbox
+    # lies inside both A and C, so the sample-point test and then the smallest area decide
+    rings = [ring(True, 0, 0, 100, 16), ring(False, 0, 0, 60, 16),
+             ring(True, 0, 0, 40, 16), ring(False, 0, 0, 10, 16)]
+    base = str(tmp_path / "islands")
+    with pyshp.Writer(base, shapeType=pyshp.POLYGON) as w:
+        w.field("ID", "N", 5, 0)
+        w.poly([rings[k] for k in order])
+        w.record(1)
+    ours = read_shapefile(base + ".shp")
+    (_, shape, _), = pyshp_rows(base + ".shp", "utf-8")
+    # Then the polygons are A+B and C+D, in pyshp's order, and GDAL builds the same set
+    got = features(ours)[0]
+    assert_nested_equal(got, pyshp_parts(shape, "MultiPolygon", False))
+    assert sorted(len(p) for p in got) == [2, 2]
+    _, _, geoms, _ = pyogrio_read(base + ".shp")
+    ref = shapely_parts(geoms[0], False)
+    key = lambda p: repr(np.asarray(p[0]).tolist())  # noqa: E731
+    assert_nested_equal(sorted(got, key=key), sorted(ref, key=key))
