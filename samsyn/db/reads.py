@@ -35,16 +35,17 @@ class Query:
         self.sql: str = compiled.string
         self.defaults: dict[str, Any] = dict(compiled.params)
 
-    def _params(self, params: dict[str, Any]) -> dict[str, Any]:
+    def bind(self, params: dict[str, Any]) -> dict[str, Any]:
+        """The run-time parameters plus the literals SQLAlchemy turned into parameters."""
         if not self.defaults:
             return params
         return {**self.defaults, **params}
 
     def all(self, conn: Reader, **params: Any) -> list[tuple[Any, ...]]:
-        return conn.execute(self.sql, self._params(params), prepare=True).fetchall()
+        return conn.execute(self.sql, self.bind(params), prepare=True).fetchall()
 
     def first(self, conn: Reader, **params: Any) -> tuple[Any, ...] | None:
-        return conn.execute(self.sql, self._params(params), prepare=True).fetchone()
+        return conn.execute(self.sql, self.bind(params), prepare=True).fetchone()
 
     def scalar(self, conn: Reader, **params: Any) -> Any:
         row = self.first(conn, **params)

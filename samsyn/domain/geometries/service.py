@@ -13,6 +13,7 @@ from typing import Any
 
 from samsyn.api.compat.wire import jsonb_to_drf
 from samsyn.db.reads import Reader
+from samsyn_fast.features import SlowPath, feature_collection_from_copy
 from samsyn.domain.geometries import queries
 
 DEFAULT_LIMIT = 10_000
@@ -91,6 +92,11 @@ def feature_collection(conn: Reader, query: dict[str, str]) -> bytes:
         raise WfsError(404, f"Source with ID {raw_id} does not exist")
     bbox = parse_bbox(query.get("bbox"))
     limit = parse_limit(query.get("limit"))
+    try:
+        return feature_collection_from_copy(queries.feature_copy(conn, source_id, bbox, limit))
+    except SlowPath:
+        pass
+    # Escaped top-level keys or non-object metadata: let PostgreSQL do the jsonb merge.
     rows = queries.feature_rows(conn, source_id, bbox, limit)
     parts: list[bytes] = [b'{"type":"FeatureCollection","features":[']
     template = '{"type":"Feature","id":%d,"geometry":%s,"properties":%s}'
