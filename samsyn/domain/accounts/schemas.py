@@ -46,14 +46,36 @@ def email_error(value: str) -> str | None:
     return None if _EMAIL_DOMAIN.match(domain) else INVALID_EMAIL
 
 
+def null_characters(value: str) -> str | None:
+    """DRF CharField's ProhibitNullCharactersValidator."""
+    return "Null characters are not allowed." if "\x00" in value else None
+
+
+def surrogate_characters(value: str) -> str | None:
+    """DRF CharField's ProhibitSurrogateCharactersValidator (lone surrogates from JSON)."""
+    for char in value:
+        if 0xD800 <= ord(char) <= 0xDFFF:
+            return f"Surrogate characters are not allowed: U+{ord(char):X}."
+    return None
+
+
+SAFE_TEXT = (null_characters, surrogate_characters)
+
+
+def _text(name: str, **kwargs: Any) -> CharField:
+    """A DRF CharField: its own validators, then the null/surrogate validators it appends."""
+    validators = kwargs.pop("validators", ())
+    return CharField(name, validators=(*validators, *SAFE_TEXT), **kwargs)
+
+
 PROFILE_FIELDS = (
     ReadOnlyField("id"),
-    CharField("username", max_length=150, validators=(username_error,),
+    _text("username", max_length=150, validators=(username_error,),
               unique_message=USERNAME_TAKEN, help_text=USERNAME_HELP),
-    CharField("email", max_length=254, required=False, allow_blank=True,
+    _text("email", max_length=254, required=False, allow_blank=True,
               validators=(email_error,), label="Email address", kind="email"),
-    CharField("first_name", max_length=150, required=False, allow_blank=True),
-    CharField("last_name", max_length=150, required=False, allow_blank=True),
+    _text("first_name", max_length=150, required=False, allow_blank=True),
+    _text("last_name", max_length=150, required=False, allow_blank=True),
 )
 
 
@@ -83,46 +105,46 @@ INVALID_VALUE = "Invalid value"
 
 def _email(name: str = "email", *, required: bool = True, allow_blank: bool = False,
            label: str = "Email") -> CharField:
-    return CharField(name, required=required, allow_blank=allow_blank, validators=(email_error,),
-                     label=label, kind="email")
+    return _text(name, required=required, allow_blank=allow_blank, validators=(email_error,),
+                 label=label, kind="email")
 
 
 LOGIN_FIELDS = (
-    CharField("username", required=False, allow_blank=True),
+    _text("username", required=False, allow_blank=True),
     _email(required=False, allow_blank=True),
-    CharField("password"),
+    _text("password"),
 )
 
 USER_DETAILS_FIELDS = (
     ReadOnlyField("pk", label="ID"),
-    CharField("username", max_length=150, validators=(username_error,),
+    _text("username", max_length=150, validators=(username_error,),
               unique_message=USERNAME_TAKEN, help_text=USERNAME_HELP),
     ReadOnlyField("email", kind="email", label="Email address"),
-    CharField("first_name", max_length=150, required=False, allow_blank=True),
-    CharField("last_name", max_length=150, required=False, allow_blank=True),
+    _text("first_name", max_length=150, required=False, allow_blank=True),
+    _text("last_name", max_length=150, required=False, allow_blank=True),
 )
 
 PASSWORD_CHANGE_FIELDS = (
-    CharField("new_password1", max_length=128, label="New password1"),
-    CharField("new_password2", max_length=128, label="New password2"),
+    _text("new_password1", max_length=128, label="New password1"),
+    _text("new_password2", max_length=128, label="New password2"),
 )
 
 PASSWORD_RESET_FIELDS = (_email(),)
 
 PASSWORD_RESET_CONFIRM_FIELDS = (
     *PASSWORD_CHANGE_FIELDS,
-    CharField("uid", label="Uid"),
-    CharField("token", label="Token"),
+    _text("uid", label="Uid"),
+    _text("token", label="Token"),
 )
 
 REGISTER_FIELDS = (
-    CharField("username", max_length=150, min_length=1),
+    _text("username", max_length=150, min_length=1),
     _email(required=False),
-    CharField("password1", label="Password1"),
-    CharField("password2", label="Password2"),
+    _text("password1", label="Password1"),
+    _text("password2", label="Password2"),
 )
 
-VERIFY_EMAIL_FIELDS = (CharField("key", label="Key"),)
+VERIFY_EMAIL_FIELDS = (_text("key", label="Key"),)
 
 RESEND_EMAIL_FIELDS = (_email(required=False),)
 
