@@ -327,7 +327,10 @@ def _html_view(request: Request[Any, Any, Any], methods: tuple[str, ...]) -> Res
         return views.slash_redirect(request, method)
     if method not in methods:
         return Response(content=b"", status_code=405, media_type=pages.HTML_MEDIA,
-                        headers={"Allow": ", ".join(m for m in methods)})
+                        headers={"Allow": ", ".join(methods)})
+    if method == "OPTIONS":  # django.views.View.options
+        return Response(content=b"", status_code=200, media_type=pages.HTML_MEDIA,
+                        headers={"Allow": ", ".join(methods), "Content-Length": "0"})
     return None
 
 
@@ -338,9 +341,6 @@ def account_confirm_email(request: Request[Any, Any, Any], key: str) -> Response
     early = _html_view(request, ("GET", "POST", "HEAD", "OPTIONS"))
     if early is not None:
         return early
-    if request.scope.get("samsyn.method") == "OPTIONS":
-        return Response(content=b"", status_code=200, media_type=pages.HTML_MEDIA,
-                        headers={"Allow": "GET, POST, HEAD, OPTIONS", "Content-Length": "0"})
     with get_sessions().begin() as db:
         email = service.confirm_email_link(db, key, _secret())
     if email is None:

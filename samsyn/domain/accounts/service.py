@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -376,3 +376,11 @@ def resend_email(db: Session, read_data: Callable[[], Any], client: Client) -> N
     if address is not None and not address.verified:
         owner = queries.user_by_id(db, address.user_id)
         _send_confirmation(db, client, address, owner.username if owner else "")
+
+
+def purge_expired(db: Session) -> tuple[int, int]:
+    """Housekeeping for a periodic job: expired denylist entries (their JWTs fail on `exp`
+    anyway) and expired Django sessions (manage.py clearsessions). Returns the row counts."""
+    denied = db.execute(text("DELETE FROM samsyn_token_denylist WHERE expires < now()"))
+    stale = db.execute(text("DELETE FROM django_session WHERE expire_date < now()"))
+    return denied.rowcount, stale.rowcount
