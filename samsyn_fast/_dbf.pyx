@@ -52,12 +52,12 @@ cdef Status _parse_number(const uint8_t* f, int64_t size, bint as_int, double* d
     """Parse one N/F value: blanks, [sign] digits [. digits] [e [sign] digits], blanks.
 
     As pyshp: the value ends at the first NUL; blank or all-'*' (QGIS/dBase overflow marker)
-    is null. Doubles are correctly rounded: Clinger's fast path (<= 15 significant digits,
+    is null. Doubles are correctly rounded: Clinger's fast path (integer mantissa <= 2**53,
     |exp10| <= 22) else strtod (glibc rounds correctly), so results equal Python's
     float(text). An integer field holding a fraction is truncated toward zero, as pyshp's
     int(float(text)) and GDAL's atoi do. One forward scan, no copies on the fast path.
     """
-    cdef int64_t i = 0, a, numend, nd = 0, frac = 0, e10 = 0, expv = 0
+    cdef int64_t i = 0, a, start, numend, nd = 0, frac = 0, e10 = 0, expv = 0
     cdef uint64_t m = 0
     cdef unsigned int d
     cdef bint neg = False, any_digit = False, has_exp = False, exp_neg = False, dot = False
@@ -80,34 +80,29 @@ cdef Status _parse_number(const uint8_t* f, int64_t size, bint as_int, double* d
     if f[i] == 43 or f[i] == 45:
         neg = f[i] == 45
         i += 1
+    # Digits accumulate unchecked; more than 19 of them (leading zeros included) may wrap m,
+    # so such values take the strtod path below.
+    start = i
     while i < size:
         d = <unsigned int>f[i] - 48
         if d > 9:
             break
-        any_digit = True
-        if m != 0 or d != 0:
-            if nd < 19:
-                m = m * 10 + d
-                nd += 1
-            else:
-                e10 += 1          # digits beyond 19 scale by ten (strtod path anyway)
+        m = m * 10 + d
         i += 1
+    nd = i - start
     if i < size and f[i] == 46:
         dot = True
         i += 1
+        start = i
         while i < size:
             d = <unsigned int>f[i] - 48
             if d > 9:
                 break
-            any_digit = True
-            if m != 0 or d != 0:
-                if nd < 19:
-                    m = m * 10 + d
-                    nd += 1
-                    frac += 1
-            else:
-                frac += 1
+            m = m * 10 + d
             i += 1
+        frac = i - start
+        nd += frac
+    any_digit = nd > 0
     if not any_digit:
         return Status.BAD_NUMBER
     if i < size and (f[i] == 101 or f[i] == 69):
@@ -127,14 +122,15 @@ cdef Status _parse_number(const uint8_t* f, int64_t size, bint as_int, double* d
         if not _is_space(f[i]):
             return Status.BAD_NUMBER
         i += 1
-    if as_int and not dot and not has_exp and e10 == 0:
-        # at most 18 digits: integer fields are <= 18 bytes wide
+    if as_int and not dot and not has_exp and nd <= 18:
+        # integer fields are <= 18 bytes wide, so this is the common case
         iv[0] = -<int64_t>m if neg else <int64_t>m
         return Status.OK
-    e10 -= frac
+    e10 = -frac
     if has_exp:
         e10 += -expv if exp_neg else expv
-    if nd <= 15 and -22 <= e10 <= 22:
+    if nd <= 19 and m <= 9007199254740992ULL and -22 <= e10 <= 22:
+        # Clinger: an exact integer mantissa (< 2**53) times an exact power of ten rounds once
         v = <double>m
         if e10 < 0:
             v = v / POW10[-e10]

@@ -699,8 +699,10 @@ class _Reader:
         offs, lens = self._index(start, stop)
         if keep is not None:
             offs, lens = offs[keep], lens[keep]
-        if len(offs):
-            lo = int(offs.min())
+        if not self.stream or self.shp.data is not None:
+            lo, hi = 0, self.shp.size           # zero-copy view of the whole file
+        elif len(offs):
+            lo = int(offs.min())                # a chunk reads just its own byte range
             hi = int((offs + 8 + lens).max())
         else:
             lo = hi = 100

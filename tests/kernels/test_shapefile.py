@@ -805,3 +805,57 @@ def test_nested_islands_group_like_pyshp_and_gdal(tmp_path, order):
     ref = shapely_parts(geoms[0], False)
     key = lambda p: repr(np.asarray(p[0]).tolist())  # noqa: E731
     assert_nested_equal(sorted(got, key=key), sorted(ref, key=key))
+
+
+# ---------------------------------------------------------------- number parsing (kernel)
+
+number_text = st.one_of(
+    st.floats(allow_nan=False, allow_infinity=False).map(repr),
+    st.decimals(allow_nan=False, allow_infinity=False).map(str),
+    st.from_regex(r"\A[ ]{0,3}[-+]?[0-9]{1,22}(\.[0-9]{0,20})?([eE][-+]?[0-9]{1,3})?[ ]{0,3}\Z"),
+    st.from_regex(r"\A[ ]{0,2}[-+]?\.[0-9]{1,17}[ ]{0,2}\Z"),
+    st.from_regex(r"\A[-+]?[0-9]{1,18}\Z"),
+)
+
+
+def _decode_one(text: str, kind: int):
+    from samsyn_fast import _dbf
+
+    raw = text.encode("ascii")
+    width = max(len(raw), 1)
+    rec = b" " + raw.ljust(width)
+    st_, bad, _, outs = _dbf.decode_fields(
+        np.frombuffer(rec, dtype=np.uint8), len(rec), None,
+        np.array([kind], dtype=np.int32), np.array([1], dtype=np.int64),
+        np.array([width], dtype=np.int64), None, 1)
+    return st_, outs
+
+
+@settings(max_examples=400, deadline=None)
+@given(text=number_text)
+def test_number_parsing_equals_python_float(text):
+    if len(text) > 254:     # a DBF field holds at most 254 characters
+        return
+    try:
+        want = float(text)
+    except ValueError:
+        want = None
+    st_, outs = _decode_one(text, 2)
+    if want is None:
+        assert st_ == 6
+        return
+    assert st_ == 0, text
+    got = outs[0][0][0]
+    if not math.isfinite(want):
+        return          # overflowing exponents: strtod gives inf like float(); not compared
+    assert got == want and math.copysign(1, got) == math.copysign(1, want), text
+
+
+@settings(max_examples=200, deadline=None)
+@given(value=st.integers(-(10**17) + 1, 10**18 - 1), pad=st.integers(0, 3))
+def test_integer_fields_parse_exactly(value, pad):
+    text = " " * pad + str(value)
+    if len(text) > 18:
+        text = str(value)
+    st_, outs = _decode_one(text, 1)
+    assert st_ == 0 and outs[0][0][0] == value
