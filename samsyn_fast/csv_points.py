@@ -359,10 +359,13 @@ def _parse_span(data: Any, start: int, end: int, layout: _Layout, delim: int, fi
     # a busy machine costs a scheduler slice; here the caller starts on chunk 0 at once.
     done = _thread.allocate_lock()
     done.acquire()
+    failure: list[BaseException] = []
 
     def worker() -> None:
         try:
             work()
+        except BaseException as e:   # re-raised by the caller (MemoryError, ...)
+            failure.append(e)
         finally:
             done.release()
 
@@ -371,6 +374,8 @@ def _parse_span(data: Any, start: int, end: int, layout: _Layout, delim: int, fi
         work()
     finally:
         done.acquire()
+    if failure:
+        raise failure[0]
     cur = blocks[0]
     assert cur is not None
     if cur.status:

@@ -52,6 +52,12 @@ class _Feature(msgspec.Struct):
 class _FeatureCollection(msgspec.Struct):
     type: Literal["FeatureCollection"]
     features: list[_Feature]
+    crs: msgspec.Raw = msgspec.Raw(b"null")   # GeoJSON 2008; RFC 7946 dropped it
+
+
+class _NamedCrs(msgspec.Struct):
+    type: str
+    properties: dict[str, Any]
 
 
 _DECODER = msgspec.json.Decoder(_FeatureCollection)
@@ -87,6 +93,8 @@ class GeoJsonData:
         properties: per feature the raw JSON bytes of ``properties`` (msgspec.Raw; ``null``
             when absent), ready for a jsonb column.
         ids: per feature its ``id`` (int, float, str) or None.
+        crs: the name of a GeoJSON-2008 ``"crs"`` member (e.g.
+            "urn:ogc:def:crs:EPSG::3857"), None when absent (RFC 7946: WGS 84 lon/lat).
     """
 
     geometries: dict[str, GeometryBuffers]
@@ -94,6 +102,7 @@ class GeoJsonData:
     types: list[str | None]
     properties: list[msgspec.Raw]
     ids: list[int | float | str | None]
+    crs: str | None = None
 
     def __len__(self) -> int:
         return len(self.types)
@@ -143,6 +152,8 @@ def read_geojson(path_or_bytes: PathOrBytes) -> GeoJsonData:
             GeometryCollection, bad coordinates; the message names the feature index.
     """
     data = _load(path_or_bytes)
+    if bytes(memoryview(data)[:3]) == b"\xef\xbb\xbf":
+        data = memoryview(data)[3:]
     try:
         fc = _DECODER.decode(data)
     except msgspec.ValidationError as e:
@@ -178,6 +189,11 @@ def read_geojson(path_or_bytes: PathOrBytes) -> GeoJsonData:
         coords[i] = raw if len(raw) else None
         if null_family < 0:
             null_family = _FAMILY_OF[t]
+    for i, feat in enumerate(features):
+        first = memoryview(feat.properties)[0]
+        if first != 123 and bytes(feat.properties) != b"null":   # '{'
+            raise KernelError(_STATUS_BAD_RECORD, "'properties' must be an object or null",
+                              f"geojson feature {i}")
     families, status, failed, problem, offset = _geojson.flatten(
         coords, codes, max(null_family, 0))
     if status:
@@ -197,4 +213,18 @@ def read_geojson(path_or_bytes: PathOrBytes) -> GeoJsonData:
             out["ring_offsets"], out["polygon_offsets"], out["null"])
         index[gtype] = out["feature"]
     return GeoJsonData(geometries, index, types, [f.properties for f in features],
-                       [f.id for f in features])
+                       [f.id for f in features], _crs_name(fc.crs))
+
+
+def _crs_name(raw: msgspec.Raw) -> str | None:
+    if bytes(raw) == b"null":
+        return None
+    try:
+        crs = msgspec.json.decode(raw, type=_NamedCrs)
+        name = crs.properties.get("name") if crs.type == "name" else None
+    except msgspec.ValidationError:
+        name = None
+    if not isinstance(name, str):
+        raise KernelError(_STATUS_BAD_RECORD, "unsupported 'crs' member (only named CRSs)",
+                          "geojson")
+    return name

@@ -315,3 +315,16 @@ def test_arbitrary_coordinates_never_crash(coords, kind):
         # ring), GEOS sometimes drops it (POLYGON EMPTY) and sometimes keeps it.
         return
     assert_matches_geos(data, doc)
+
+
+def test_crs_member_bom_and_properties_type():
+    data = read_geojson(DATA / "geopandas-0.14.4" / "null_geom.geojson")
+    assert data.crs == json.loads((DATA / "geopandas-0.14.4" / "null_geom.geojson").read_bytes())[
+        "crs"]["properties"]["name"]
+    assert read_geojson(b"\xef\xbb\xbf" + fc({"type": "Point", "coordinates": [1, 2]})).crs is None
+    with pytest.raises(KernelError, match=r"feature 0: 'properties' must be an object or null"):
+        read_geojson(b'{"type":"FeatureCollection","features":[{"type":"Feature",'
+                     b'"geometry":null,"properties":[1]}]}')
+    with pytest.raises(KernelError, match=r"\$\.features\[0\]\.id"):
+        read_geojson(b'{"type":"FeatureCollection","features":[{"type":"Feature",'
+                     b'"geometry":null,"properties":{},"id":true}]}')
