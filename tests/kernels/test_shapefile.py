@@ -803,7 +803,9 @@ def test_nested_islands_group_like_pyshp_and_gdal(tmp_path, order):
     assert sorted(len(p) for p in got) == [2, 2]
     _, _, geoms, _ = pyogrio_read(base + ".shp")
     ref = shapely_parts(geoms[0], False)
-    key = lambda p: repr(np.asarray(p[0]).tolist())  # noqa: E731
+    def key(p):
+        return repr(np.asarray(p[0]).tolist())
+
     assert_nested_equal(sorted(got, key=key), sorted(ref, key=key))
 
 
@@ -824,7 +826,7 @@ def _decode_one(text: str, kind: int):
     raw = text.encode("ascii")
     width = max(len(raw), 1)
     rec = b" " + raw.ljust(width)
-    st_, bad, _, outs = _dbf.decode_fields(
+    st_, _, _, outs = _dbf.decode_fields(
         np.frombuffer(rec, dtype=np.uint8), len(rec), None,
         np.array([kind], dtype=np.int32), np.array([1], dtype=np.int64),
         np.array([width], dtype=np.int64), None, 1)
