@@ -156,12 +156,8 @@ def _session_headers(outcome: SessionOutcome, vary: str) -> dict[str, str]:
 
 
 def _auth_reader() -> Any:
-    """What samsyn.api.auth.authenticate reads with: the pooled autocommit psycopg reader
-    (samsyn.db.reads) where it exists, else an autocommit Session."""
-    try:
-        from samsyn.db.reads import reader
-    except ImportError:  # pragma: no cover - before the read path landed
-        return get_read_sessions()()
+    """What samsyn.api.auth.authenticate reads with: a pooled autocommit psycopg reader."""
+    from samsyn.db.reads import reader
     return reader()
 
 
