@@ -13,8 +13,12 @@ def index_from_shx(
     entries: Any, shp_size: int
 ) -> tuple[int, int, npt.NDArray[np.int64] | None, npt.NDArray[np.int64] | None]: ...
 def index_by_scan(
-    shp: Any,
-) -> tuple[int, int, npt.NDArray[np.int64] | None, npt.NDArray[np.int64] | None]: ...
+    buf: Any,
+    base: int = 0,
+    start: int = 100,
+    max_records: int = -1,
+    partial: bool = False,
+) -> tuple[int, int, npt.NDArray[np.int64] | None, npt.NDArray[np.int64] | None, int]: ...
 def parse_shapes(
     buf: Any,
     base: int,

@@ -108,56 +108,78 @@ def index_from_shx(const uint8_t[::1] entries, int64_t shp_size):
     return Status.OK, -1, offsets_arr, lengths_arr
 
 
-cdef Status _scan(const uint8_t* p, int64_t size, int64_t* offsets, int64_t* lengths,
-                  int64_t* count) noexcept nogil:
-    """Walk record headers from byte 100; fill offsets/lengths when they are not NULL."""
-    cdef int64_t pos = 100
+cdef Status _scan(const uint8_t* p, int64_t size, int64_t pos, int64_t maxn, bint partial,
+                  int64_t base, int64_t* offsets, int64_t* lengths, int64_t* count,
+                  int64_t* end) noexcept nogil:
+    """Walk record headers from buffer position `pos`, at most `maxn` records (< 0: all).
+
+    Fills offsets (file offsets = base + position) and lengths when they are not NULL. With
+    `partial`, a record cut by the end of the buffer ends the walk (the caller reads more);
+    without, it is TRUNCATED.
+    """
     cdef int64_t n = 0
     cdef int64_t ln
-    while pos < size:
+    cdef Status status = Status.OK
+    while pos < size and (maxn < 0 or n < maxn):
         if pos + 8 > size:
-            count[0] = n
-            return Status.TRUNCATED
+            if not partial:
+                status = Status.TRUNCATED
+            break
         ln = _be_i32(p + pos + 4) * 2
         if ln < 4:
-            count[0] = n
-            return Status.BAD_LENGTH
+            status = Status.BAD_LENGTH
+            break
         if pos + 8 + ln > size:
-            count[0] = n
-            return Status.TRUNCATED
+            if not partial:
+                status = Status.TRUNCATED
+            break
         if offsets != NULL:
-            offsets[n] = pos
+            offsets[n] = base + pos
             lengths[n] = ln
         n += 1
         pos += 8 + ln
     count[0] = n
-    return Status.OK
+    end[0] = base + pos
+    return status
 
 
-def index_by_scan(const uint8_t[::1] shp):
+def index_by_scan(const uint8_t[::1] buf, int64_t base=0, int64_t start=100,
+                  int64_t max_records=-1, bint partial=False):
     """Record offsets and lengths by walking the .shp sequentially (no .shx).
 
+    Args:
+        buf: .shp bytes from file offset `base` on.
+        start: file offset of the first record header to read (100: the first record).
+        max_records: stop after this many records (< 0: walk to the end of buf).
+        partial: buf is not the end of the file; a record it cuts ends the walk quietly.
+
     Returns:
-        (status, bad_record_index, offsets, lengths).
+        (status, bad_record_index, offsets, lengths, end file offset of the last whole record).
     """
-    cdef int64_t size = shp.shape[0]
-    cdef int64_t n = 0
+    cdef int64_t size = buf.shape[0]
+    cdef int64_t n = 0, end = start
     cdef Status status
-    if size < 100:
-        return Status.TRUNCATED, -1, None, None
-    cdef const uint8_t* p = &shp[0]
-    with nogil:
-        status = _scan(p, size, NULL, NULL, &n)
-    if status != Status.OK:
-        return status, n, None, None
+    if start < base or start - base > size:
+        return Status.BAD_INPUT, -1, None, None, start
+    if base == 0 and size < 100:
+        return Status.TRUNCATED, -1, None, None, start
+    cdef const uint8_t* p = &buf[0] if size else NULL
+    if size:
+        with nogil:
+            status = _scan(p, size, start - base, max_records, partial, base, NULL, NULL, &n,
+                           &end)
+        if status != Status.OK:
+            return status, n, None, None, end
     offsets_arr = np.empty(n, dtype=np.int64)
     lengths_arr = np.empty(n, dtype=np.int64)
     cdef int64_t[::1] offsets = offsets_arr
     cdef int64_t[::1] lengths = lengths_arr
+    status = Status.OK
     if n:
         with nogil:
-            status = _scan(p, size, &offsets[0], &lengths[0], &n)
-    return status, -1, offsets_arr, lengths_arr
+            status = _scan(p, size, start - base, n, partial, base, &offsets[0], &lengths[0],
+                           &n, &end)
+    return status, -1, offsets_arr, lengths_arr, end
 
 
 # ---------------------------------------------------------------- polygon ring grouping

@@ -551,10 +551,13 @@ class _Reader:
         self.dbf = b.get(".dbf")
         if not need_shp and self.dbf is None:
             raise FileNotFoundError(f"{self.path}: no .dbf found")
+        self.dbh = _parse_dbf_header(self.dbf) if self.dbf is not None else None
         # .shp header and record index
-        self.n_shapes = 0
+        self.n_shapes: int | None = 0
         self.shape_type = 0
         self._offsets = self._lengths = None
+        self._sequential = False        # stream without .shx: index built chunk by chunk
+        self._scan_pos, self._scan_next = 100, 0
         if self.shp is not None:
             st, self.shape_type, _, _ = _shapefile.read_header(
                 np.frombuffer(bytes(self.shp.read(0, 100, stream=True)), dtype=np.uint8))
@@ -575,21 +578,25 @@ class _Reader:
                     raise _kerr(_BAD_LENGTH, self.shx.name,
                                 f".shx size {self.shx.size} is not 100 + 8 * records")
                 self.n_shapes = (self.shx.size - 100) // 8
+            elif self.stream and self.dbh is not None:
+                # No .shx, streaming: walk each chunk's record headers as it is read; the
+                # shape count is checked against the DBF as the walk goes.
+                self._sequential = True
+                self.n_shapes = None
             else:
                 # No .shx: walk the record headers once (16 bytes per record kept).
                 with self.shp.whole(populate=not self.stream) as view:
-                    st, bad, self._offsets, self._lengths = _shapefile.index_by_scan(
+                    st, bad, self._offsets, self._lengths, _ = _shapefile.index_by_scan(
                         np.frombuffer(view, dtype=np.uint8))
                 if st:
                     raise _kerr(st, f"{self.shp.name}, record {bad + 1}",
                                 "while scanning the .shp without a .shx")
                 self.n_shapes = len(self._offsets)
-        # DBF header
-        self.dbh = _parse_dbf_header(self.dbf) if self.dbf is not None else None
-        if self.dbh is not None and self.shp is not None and self.dbh.n != self.n_shapes:
+        if (self.dbh is not None and self.shp is not None and self.n_shapes is not None
+                and self.dbh.n != self.n_shapes):
             raise _kerr(_BAD_RECORD, self.path,
                         f".shp has {self.n_shapes} shapes but .dbf has {self.dbh.n} records")
-        self.n = self.dbh.n if self.dbh is not None else self.n_shapes
+        self.n = self.dbh.n if self.dbh is not None else int(self.n_shapes or 0)
         # encoding
         self.encoding, self.strict_text = self._choose_encoding(encoding)
         self.table = None
@@ -656,6 +663,8 @@ class _Reader:
     def _index(self, start: int, stop: int) -> tuple[np.ndarray, np.ndarray]:
         if self._offsets is not None:
             return self._offsets[start:stop], self._lengths[start:stop]
+        if self._sequential:
+            return self._index_walk(start, stop)
         assert self.shx is not None and self.shp is not None
         entries = self.shx.read(100 + 8 * start, 8 * (stop - start), stream=self.stream)
         st, bad, offs, lens = _shapefile.index_from_shx(
@@ -664,6 +673,43 @@ class _Reader:
         if st:
             raise _kerr(st, f"{self.shx.name}, record {start + bad + 1}",
                         "index entry points outside the .shp" if st == _BAD_INDEX else None)
+        return offs, lens
+
+    def _index_walk(self, start: int, stop: int) -> tuple[np.ndarray, np.ndarray]:
+        """Index of records [start, stop) of a .shp without .shx, read right after the previous
+        chunk's: a block sized from the mean record size, doubled until the records fit."""
+        shp = self.shp
+        assert shp is not None and start == self._scan_next
+        want, pos, size = stop - start, self._scan_pos, shp.size
+        where = f"{shp.name}, record"
+        offs = lens = np.empty(0, dtype=np.int64)
+        end = pos
+        block = max(1 << 16, want * max(12, (size - 100) // max(self.n, 1)) + 64)
+        while want:
+            chunk = shp.read(pos, min(block, size - pos), stream=True)
+            eof = pos + len(chunk) >= size
+            st, bad, offs, lens, end = _shapefile.index_by_scan(
+                np.frombuffer(chunk, dtype=np.uint8), pos, pos, want, not eof)
+            del chunk
+            if st:
+                raise _kerr(st, f"{where} {start + bad + 1}",
+                            "while scanning the .shp without a .shx")
+            if len(offs) == want or eof:
+                break
+            block *= 2
+        if len(offs) < want:
+            raise _kerr(_BAD_RECORD, self.path, f".shp has {start + len(offs)} shapes but "
+                        f".dbf has {self.n} records")
+        self._scan_pos, self._scan_next = end, stop
+        if stop == self.n and end < size:
+            # bytes after the last record the DBF knows: a cut record header, or more shapes
+            tail = shp.read(end, min(size - end, 1 << 20), stream=True)
+            st, bad, _, _, _ = _shapefile.index_by_scan(
+                np.frombuffer(tail, dtype=np.uint8), end, end, 1, end + len(tail) < size)
+            if st:
+                raise _kerr(st, f"{where} {stop + 1}", "while scanning the .shp without a .shx")
+            raise _kerr(_BAD_RECORD, self.path,
+                        f".shp has more shapes than the {self.n} records of the .dbf")
         return offs, lens
 
     def read(self, start: int, stop: int) -> Shapefile | DbfTable:
@@ -882,8 +928,8 @@ def iter_shapefile(path: str | os.PathLike[str], *, chunk_records: int = 100_000
     """Stream a shapefile in chunks of `chunk_records` DBF records (deleted ones skipped).
 
     Each chunk reads only its own bytes of the .shx, .shp and .dbf (pread), so peak memory
-    stays within about twice the chunk's output. Without a .shx the record index of the whole
-    .shp (16 bytes per record) is built first.
+    stays within about twice the chunk's output. Without a .shx the .shp is walked chunk by
+    chunk (without a .dbf either, the whole .shp is walked once first: 16 bytes per record).
 
     Args:
         path, encoding, layer: as read_shapefile.

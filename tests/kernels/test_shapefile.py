@@ -665,7 +665,8 @@ def _nbytes(chunk) -> int:
     return total
 
 
-def test_streaming_peak_memory_within_twice_the_chunk_output(tmp_path):
+@pytest.mark.parametrize("with_shx", [True, False])
+def test_streaming_peak_memory_within_twice_the_chunk_output(tmp_path, with_shx):
     import tracemalloc
 
     # Given a 20k-point file shaped like the benchmark (N int, N float, C(20), D, L)
@@ -681,6 +682,8 @@ def test_streaming_peak_memory_within_twice_the_chunk_output(tmp_path):
             w.point(float(rng.uniform(-180, 180)), float(rng.uniform(-90, 90)))
             w.record(i, round(float(rng.normal()), 6), "x" * int(rng.integers(1, 21)),
                      dt.date(2000, 1, 1 + i % 28), bool(i % 2))
+    if not with_shx:     # the .shp is then walked chunk by chunk
+        os.remove(base + ".shx")
     # When it is streamed in chunks of 4000 records, one chunk alive at a time
     tracemalloc.start()
     try:
@@ -861,3 +864,31 @@ def test_integer_fields_parse_exactly(value, pad):
         text = str(value)
     st_, outs = _decode_one(text, 1)
     assert st_ == 0 and outs[0][0][0] == value
+
+
+def test_stream_without_shx_walks_chunk_by_chunk(tmp_path):
+    for f in (DATA / "pyshp-2.3.1").glob("blockgroups.*"):
+        shutil.copy(f, tmp_path)
+    os.remove(tmp_path / "blockgroups.shx")
+    path = tmp_path / "blockgroups.shp"
+    whole = read_shapefile(DATA / "pyshp-2.3.1" / "blockgroups.shp")
+    for chunk_records in (1, 7, 100, 663, 10_000):
+        got = [f for c in iter_shapefile(path, chunk_records=chunk_records) for f in features(c)]
+        assert_nested_equal(got, features(whole))
+
+
+def test_stream_without_shx_checks_the_shape_count(tmp_path):
+    base = _write_lines(tmp_path)
+    os.remove(base + ".shx")
+    _patch(base + ".dbf", 4, (2).to_bytes(4, "little"))      # the .shp holds 3 shapes
+    with pytest.raises(KernelError, match="more shapes than the 2 records"):
+        list(iter_shapefile(base + ".shp", chunk_records=1))
+    _patch(base + ".dbf", 4, (4).to_bytes(4, "little"))      # and now one too few
+    dbf = Path(base + ".dbf")
+    raw = dbf.read_bytes()
+    header_len, reclen = (int.from_bytes(raw[k:k + 2], "little") for k in (8, 10))
+    dbf.write_bytes(raw[:header_len + 3 * reclen] + b" " * reclen + b"\x1a")
+    with pytest.raises(KernelError, match=".shp has 3 shapes but .dbf has 4 records"):
+        list(iter_shapefile(base + ".shp", chunk_records=2))
+    with pytest.raises(KernelError, match=".shp has 3 shapes but .dbf has 4 records"):
+        read_shapefile(base + ".shp")
