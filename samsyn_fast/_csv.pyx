@@ -6,8 +6,7 @@ splits big buffers in two spans parsed by two threads; this module does the byte
 """
 from cpython.bytes cimport PyBytes_FromStringAndSize
 from cpython.unicode cimport PyUnicode_DecodeUTF8
-from cpython.buffer cimport PyBUF_WRITABLE
-from libc.stdint cimport int64_t, uint8_t
+from libc.stdint cimport int64_t
 from libc.stdlib cimport malloc, realloc, free, calloc
 from libc.string cimport memcpy, memchr, memset
 

@@ -8,7 +8,7 @@ one builder per geometry family (points, lines, polygons).
 from cpython.buffer cimport PyObject_GetBuffer, PyBuffer_Release, PyBUF_SIMPLE
 from libc.math cimport isfinite, NAN
 from libc.stdint cimport int64_t, uint8_t
-from libc.stdlib cimport malloc, calloc, free
+from libc.stdlib cimport calloc, free
 from libc.string cimport memcpy
 
 from samsyn_fast._status cimport Status

@@ -21,7 +21,6 @@ import itertools
 import math
 import mmap
 import os
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Union
@@ -42,9 +41,6 @@ _MAX_CHUNKS = 8                     # at most this many (each extra chunk is one
 _STATUS_BAD_NUMBER = 6
 _STATUS_NAN = 7
 _STATUS_BAD_TEXT = 9
-_STATUS_BAD_RECORD = 10
-_STATUS_TRUNCATED = 2
-_STATUS_BAD_INPUT = 12
 
 
 class StringColumn:
@@ -193,10 +189,11 @@ class CsvPoints:
 
     def records(self) -> list[dict[str, str]]:
         """Every point's metadata dict (convenient, not fast)."""
-        lists = {name: col.to_list() for name, col in self.columns.items()}
-        names = list(lists)
-        return [dict(zip(names, vals)) for vals in zip(*lists.values())] if names else [
-            {} for _ in range(len(self))]
+        if not self.columns:
+            return [{} for _ in range(len(self))]
+        names = list(self.columns)
+        values = [col.to_list() for col in self.columns.values()]
+        return [dict(zip(names, row, strict=True)) for row in zip(*values, strict=True)]
 
     def slice(self, start: int, stop: int) -> CsvPoints:
         """Points [start, stop) as views."""
@@ -282,8 +279,8 @@ def _resolve_fallbacks(block: _csv.Block, layout: _Layout, record_base: int,
             s = text.decode("utf-8")
             v = float(s)
         except (UnicodeDecodeError, ValueError):
-            raise KernelError(_STATUS_BAD_NUMBER,
-                              f"could not convert {name!r} value {text.decode('utf-8', 'replace')!r} "
+            shown = text.decode("utf-8", "replace")
+            raise KernelError(_STATUS_BAD_NUMBER, f"could not convert {name!r} value {shown!r} "
                               f"to float", f"csv row {rec}") from None
         if not math.isfinite(v):
             raise KernelError(_STATUS_NAN, f"{name!r} value {s!r} is not a finite number",

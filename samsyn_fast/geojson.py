@@ -18,6 +18,7 @@ further members (M) are dropped, as RFC 7946 §3.1.1 allows. Rings are not check
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from typing import Any, Literal, Union
 
@@ -44,9 +45,9 @@ class _Geometry(msgspec.Struct):
 
 class _Feature(msgspec.Struct):
     type: Literal["Feature"]
-    geometry: Union[_Geometry, None]
+    geometry: _Geometry | None
     properties: msgspec.Raw = msgspec.Raw(b"null")
-    id: Union[int, float, str, None] = None
+    id: int | float | str | None = None
 
 
 class _FeatureCollection(msgspec.Struct):
@@ -61,6 +62,8 @@ class _NamedCrs(msgspec.Struct):
 
 
 _DECODER = msgspec.json.Decoder(_FeatureCollection)
+# Only to say roughly where malformed JSON is: the Feature objects opened before the error.
+_FEATURE_TAG = re.compile(rb'"type"\s*:\s*"Feature"')
 
 _CODES = {"Point": _geojson.GeomCode.POINT, "MultiPoint": _geojson.GeomCode.MULTIPOINT,
           "LineString": _geojson.GeomCode.LINESTRING,
@@ -78,7 +81,6 @@ _PROBLEMS = {
 }
 _STATUS_BAD_SHAPE_TYPE = 5
 _STATUS_BAD_RECORD = 10
-_STATUS_BAD_INPUT = 12
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,6 +168,9 @@ def read_geojson(path_or_bytes: PathOrBytes) -> GeoJsonData:
             try:
                 pos = int(msg.rsplit("(byte ", 1)[1].rstrip(")"))
                 where = f"geojson {_line_col(data, pos)}"
+                k = len(_FEATURE_TAG.findall(bytes(memoryview(data)[:pos])))
+                if k:
+                    where += f" (in or after feature {k - 1})"
             except ValueError:
                 pass
         raise KernelError(_STATUS_BAD_RECORD, msg, where) from None

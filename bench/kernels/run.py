@@ -81,7 +81,7 @@ def ensure_dataset(kind: str, directory: Path, n: int) -> Path:
     return path
 
 
-# --- timing ----------------------------------------------------------------------------------------
+# --- timing ---------------------------------------------------------------------------------
 
 class Candidate:
     """One tool of a group: `setup()` (untimed) returns the timed zero-argument callable."""
@@ -195,7 +195,7 @@ def shapefile_group(kind: str, path: Path, pyshp_path: Path | None, pyshp_scale:
                     shapes = r.shapes()
                     records = r.records()
                     coords = np.array([s.points[0] for s in shapes], dtype=np.float64)
-                    cols = [np.array(c) for c in zip(*records)]
+                    cols = [np.array(c) for c in zip(*records, strict=True)]
                 return coords, cols
             return run
         label = "pyshp 3 shapes()+records() -> numpy"
@@ -274,7 +274,7 @@ def dp_group(path: Path, tol: float, repeats: int) -> dict[str, float]:
 
     def simplification_() -> Callable[[], Any]:
         from simplification.cutil import simplify_coords
-        per_line = [coords[part_offsets[i]:part_offsets[i + 1]] for i in range(len(part_offsets) - 1)]
+        per_line = [coords[a:b] for a, b in zip(part_offsets[:-1], part_offsets[1:], strict=True)]
         return lambda: [simplify_coords(a, tol) for a in per_line]
 
     return run_group(f"dp: {len(lines):,} lines, {nverts:,} vertices, tol={tol:g}", [
@@ -389,7 +389,8 @@ def main(argv: list[str] | None = None) -> int:
     sizes = {k: int(v * scale) for k, v in FULL.items()}
     data = Path(ns.data) / ("quick" if ns.quick else "full")
     small = Path(ns.data) / "quick"
-    print(f"# samsyn kernel bench ({'quick' if ns.quick else 'full'}): {data}, repeats={ns.repeats}, "
+    mode = "quick" if ns.quick else "full"
+    print(f"# samsyn kernel bench ({mode}): {data}, repeats={ns.repeats}, "
           f"{os.cpu_count()} CPUs, loadavg {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     medians: dict[str, dict[str, float]] = {}
     t_start = time.perf_counter()

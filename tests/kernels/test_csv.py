@@ -1,4 +1,4 @@
-"""samsyn_fast.csv_points against the csv module + float() (the legacy upload_csv_file semantics)."""
+"""samsyn_fast.csv_points vs the csv module + float() (the legacy upload_csv_file semantics)."""
 from __future__ import annotations
 
 import csv
@@ -111,7 +111,8 @@ def test_bom_is_dropped():
 @pytest.mark.parametrize("delimiter", [";", "\t", "|"])
 def test_other_delimiters(delimiter):
     text = f"Longitude{delimiter}Latitude{delimiter}a\n1{delimiter}2{delimiter}\"x{delimiter}y\"\n"
-    assert_same(read_csv_points(text.encode(), delimiter=delimiter), legacy(text, delimiter=delimiter))
+    assert_same(read_csv_points(text.encode(), delimiter=delimiter),
+                legacy(text, delimiter=delimiter))
 
 
 def test_other_encodings():
@@ -339,7 +340,8 @@ def test_fiona_wkt_csv_quoted_fields(name):
 def test_string_column_api():
     col = StringColumn(np.array([0, 1, 1, 7], dtype=np.int64),
                        np.frombuffer("aCafé!".encode(), dtype=np.uint8))
-    assert len(col) == 3 and col[0] == "a" and col[1] == "" and col[2] == "Café!" and col[-1] == "Café!"
+    assert len(col) == 3 and col[0] == "a" and col[1] == ""
+    assert col[2] == "Café!" and col[-1] == "Café!"
     assert col.to_list() == ["a", "", "Café!"]
     assert col.slice(1, 3).to_list() == ["", "Café!"]
     assert col.slice(2, 3).to_arrow().to_pylist() == ["Café!"]
@@ -355,7 +357,8 @@ def test_random_tables_in_many_speculative_chunks(text, chunk, threads):
     from unittest import mock
 
     import samsyn_fast.csv_points as cp
-    with mock.patch.object(cp, "_PARALLEL_MIN_BYTES", 0), mock.patch.object(cp, "_CHUNK_BYTES", chunk):
+    with mock.patch.object(cp, "_PARALLEL_MIN_BYTES", 0), \
+            mock.patch.object(cp, "_CHUNK_BYTES", chunk):
         expected = legacy(text)
         assert_same(read_csv_points(text.encode(), threads=threads), expected)
         chunks = list(iter_csv_points(text.encode(), chunk_rows=5, block_bytes=40, threads=threads))
@@ -381,7 +384,8 @@ def test_arbitrary_bytes_never_crash(body, chunk):
 
     import samsyn_fast.csv_points as cp
     data = b"Longitude,Latitude,a\n" + body
-    with mock.patch.object(cp, "_PARALLEL_MIN_BYTES", 0), mock.patch.object(cp, "_CHUNK_BYTES", chunk):
+    with mock.patch.object(cp, "_PARALLEL_MIN_BYTES", 0), \
+            mock.patch.object(cp, "_CHUNK_BYTES", chunk):
         try:
             points = read_csv_points(data)
         except ValueError:
@@ -391,7 +395,8 @@ def test_arbitrary_bytes_never_crash(body, chunk):
         expected = legacy(text)
     except (ValueError, TypeError, csv.Error):
         return   # the legacy crashed where samsyn read something: nothing to compare
-    if any(None in row or None in row.values() for row in csv.DictReader(io.StringIO(text, newline=""))):
+    rows = csv.DictReader(io.StringIO(text, newline=""))
+    if any(None in row or None in row.values() for row in rows):
         return
     assert_same(points, expected)
 
