@@ -16,7 +16,7 @@ bytewise) and override same-named keys.
 
 One nogil pass over the stream writes into one growing buffer; no Python object per feature.
 """
-from libc.math cimport fabs, isfinite, isnan
+from libc.math cimport fabs, isfinite, isnan, nearbyint
 from libc.stdint cimport int16_t, int32_t, int64_t, uint8_t, uint32_t, uint64_t
 from libc.stdio cimport snprintf
 from libc.stdlib cimport free, malloc, realloc, strtod
@@ -34,6 +34,7 @@ cdef struct Buffer:
     char* data
     Py_ssize_t length
     Py_ssize_t capacity
+    bint failed          # sticky: an allocation failed (checked once per feature)
 
 cdef struct Reader:
     const uint8_t* data
@@ -50,8 +51,11 @@ cdef inline Status reserve(Buffer* out, Py_ssize_t extra) noexcept nogil:
     cap = out.capacity * 2 if out.capacity else 65536
     while cap < need:
         cap *= 2
+    if out.failed:
+        return Status.NO_MEMORY
     grown = <char*>realloc(out.data, cap)
     if grown == NULL:
+        out.failed = True
         return Status.NO_MEMORY
     out.data = grown
     out.capacity = cap
@@ -87,9 +91,11 @@ cdef int shortest_digits(double x, char* digits, int* decpt) noexcept nogil:
     of at most 15 digits exists, since a double's half-ulp is below 0.5e-15 relative).
     """
     cdef char tmp[40]
-    cdef int p, n, i, exp10
+    cdef int p, n, i, exp10, first = 15
     cdef char* end
-    for p in range(15, 18):
+    if fabs(x) < 2.2250738585072014e-308:
+        first = 1  # subnormals carry fewer digits: search from one digit up
+    for p in range(first, 18):
         snprintf(tmp, 40, "%.*e", p - 1, fabs(x))
         if strtod(tmp, NULL) == fabs(x) or p == 17:
             break
@@ -197,8 +203,37 @@ cdef Status put_python_float(Buffer* out, bint negative, const char* digits, int
                 tmp[k] = digits[i]
                 k += 1
         e = decpt - 1
-        k += snprintf(tmp + k, 64 - k, "e%c%02d", b'-' if e < 0 else b'+', e if e >= 0 else -e)
+        k += snprintf(tmp + k, 64 - k, "e%c%02d", <int>(45 if e < 0 else 43),  # '-' / '+'
+                      e if e >= 0 else -e)
     return put(out, tmp, k)
+
+
+cdef int few_decimals(double x, char* digits, int* decpt) noexcept nogil:
+    """The fast path for ordinates whose shortest decimal has at most nine decimals (nearly
+    all real data): the first d with m = round(x * 10**d) and m / 10**d == x gives the fewest
+    decimals, hence the shortest digits, which PostGIS prints unrounded. Returns the digit
+    count (0 when no such d exists: the caller takes the general path)."""
+    cdef double scale = 1.0, m
+    cdef int d, n, k
+    cdef uint64_t v
+    cdef char tmp[24]
+    for d in range(10):
+        m = nearbyint(x * scale)
+        if fabs(m) < 9007199254740992.0 and m / scale == x:
+            v = <uint64_t>fabs(m)
+            n = 0
+            while v:
+                tmp[n] = <char>(48 + v % 10)
+                v //= 10
+                n += 1
+            for k in range(n):
+                digits[k] = tmp[n - 1 - k]
+            decpt[0] = n - d
+            while n > 1 and digits[n - 1] == b'0':
+                n -= 1
+            return n
+        scale *= 10.0
+    return 0
 
 
 cdef Status put_coordinate(Buffer* out, double x) noexcept nogil:
@@ -212,6 +247,19 @@ cdef Status put_coordinate(Buffer* out, double x) noexcept nogil:
     cdef bint exponent_form
     if x == 0.0:
         return put(out, "0", 1)     # PostGIS prints 0 (also for -0): Python's int 0
+    if 1e-8 < ax < 1e15:
+        n = few_decimals(x, digits, &decpt)
+        if n > 0:
+            if n <= decpt:          # integral: PostGIS printed an int literal
+                if x < 0 and put(out, "-", 1) != Status.OK:
+                    return Status.NO_MEMORY
+                if put(out, digits, n) != Status.OK:
+                    return Status.NO_MEMORY
+                for i in range(decpt - n):
+                    if put(out, "0", 1) != Status.OK:
+                        return Status.NO_MEMORY
+                return Status.OK
+            return put_python_float(out, x < 0, digits, n, decpt)
     n = shortest_digits(x, digits, &decpt)
     exponent_form = ax <= 1e-8 or ax >= 1e15
     if exponent_form:
@@ -221,6 +269,10 @@ cdef Status put_coordinate(Buffer* out, double x) noexcept nogil:
     n = round_digits(digits, n, keep, &decpt)
     if n == 0:
         return put(out, "0", 1)
+    if decpt > 300 and not isfinite(strtod_digits(digits, n, decpt)):
+        # PostGIS's 10 digits overflow a double: the legacy's json.loads read inf and DRF
+        # refused to render it (a 500); say so clearly instead.
+        return Status.OUT_OF_RANGE
     if not exponent_form and n <= decpt:
         # PostGIS printed an integer literal: Python read an int.
         if x < 0:
@@ -238,9 +290,9 @@ cdef Status put_coordinate(Buffer* out, double x) noexcept nogil:
         printed[k] = digits[i]
         k += 1
     printed[k] = 0
-    if n >= 16:
-        # Up to 16 significant digits can survive PostGIS's rounding; the float they parse to
-        # may have a shorter repr.
+    if n >= 16 or decpt < -306:
+        # Up to 16 significant digits can survive PostGIS's rounding, and subnormals carry
+        # fewer than 15: the float Python parsed from that text may have a shorter repr.
         y = strtod_digits(digits, n, decpt)
         n = shortest_digits(y, digits, &decpt)
     return put_python_float(out, x < 0, digits, n, decpt)
@@ -560,13 +612,22 @@ cdef Status put_point(Buffer* out, Reader* r, bint little, int dims, bint has_z,
         return put(out, "[]", 2) if empty_as_brackets else Status.OK
     if not (isfinite(v[0]) and isfinite(v[1])):
         return Status.NAN_COORD
-    st = put(out, "[", 1)
+    if put(out, "[", 1) != Status.OK:
+        return Status.NO_MEMORY
     st = put_coordinate(out, v[0])
-    st = put(out, ",", 1)
+    if st != Status.OK:
+        return st
+    if put(out, ",", 1) != Status.OK:
+        return Status.NO_MEMORY
     st = put_coordinate(out, v[1])
+    if st != Status.OK:
+        return st
     if has_z:
-        st = put(out, ",", 1)
+        if put(out, ",", 1) != Status.OK:
+            return Status.NO_MEMORY
         st = put_coordinate(out, v[2])
+        if st != Status.OK:
+            return st
     return put(out, "]", 1)
 
 
@@ -776,8 +837,8 @@ cdef Status write_features(const uint8_t* data, Py_ssize_t length, Buffer* out,
         if st != Status.OK:
             return st
         st = put(out, "}", 1)
-        if st != Status.OK:
-            return st
+        if st != Status.OK or out.failed:
+            return Status.NO_MEMORY
         row[0] += 1
     return put(out, "]}", 2)
 
@@ -805,6 +866,7 @@ def feature_collection(const uint8_t[::1] copy_data):
     out.data = NULL
     out.length = 0
     out.capacity = 0
+    out.failed = False
     try:
         with nogil:
             st = write_features(&copy_data[0] if copy_data.shape[0] else NULL,
