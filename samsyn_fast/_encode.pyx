@@ -75,9 +75,26 @@ cdef extern from *:
         int p, k = 0;
         const char *q;
         /* Subnormals have few significant bits: the short-cut from 15 digits does not hold. */
+        uint64_t bits;
+        int pow2, i;
+        memcpy(&bits, &v, 8);
+        /* At a power of two the gap below is half the gap above: the nearest decimal may
+           miss while the next one up still reads back as v (and is the one dtoa picks). */
+        pow2 = (bits & ((1ULL << 52) - 1)) == 0;
         for (p = v < 2.2250738585072014e-308 ? 1 : 15; p <= 17; p++) {
             snprintf(buf, sizeof buf, "%.*e", p - 1, v);
             if (p == 17 || strtod(buf, NULL) == v) break;
+            if (pow2) {
+                char up[40];
+                char *e = strchr(buf, 'e');
+                memcpy(up, buf, sizeof up);
+                i = (int)(e - buf) - 1;
+                while (i >= 0 && (up[i] == '9' || up[i] == '.')) { if (up[i] == '9') up[i] = '0'; i--; }
+                if (i >= 0) {
+                    up[i]++;
+                    if (strtod(up, NULL) == v) { memcpy(buf, up, sizeof up); break; }
+                }
+            }
         }
         q = buf;
         dg[k++] = *q++;
@@ -85,6 +102,87 @@ cdef extern from *:
         *decpt = atoi(q + 1) + 1;
         while (k > 1 && dg[k - 1] == '0') k--;
         return k;
+    }
+
+    /* The same shortest digits with exact 128-bit integer arithmetic, for 1e-3 <= v < 2^53
+       (every projected coordinate): the fewest decimals j such that some c * 10^-j lies in v's
+       rounding interval (ends included iff the mantissa is even, as strtod rounds), then the
+       c closest to v. Returns 0 outside that range. */
+    static int ss_shortest_fast(double v, char *dg, int *decpt)
+    {
+        uint64_t bits, m, cv;
+        int be, s, j, lo_j, hi_j, mid, inclusive, k, i;
+        unsigned __int128 center, lo, hi, p10, L, H, mask, q, r, cmin, cmax, c, half;
+        char t[24];
+        if (!(v >= 1e-3 && v < 9007199254740992.0)) return 0;
+        memcpy(&bits, &v, 8);
+        be = (int)((bits >> 52) & 0x7ff);
+        m = (bits & ((1ULL << 52) - 1)) | (1ULL << 52);
+        s = 1077 - be;                      /* v = 4m * 2^-s */
+        center = (unsigned __int128)m << 2;
+        hi = center + 2;
+        lo = (m == (1ULL << 52)) ? center - 1 : center - 2;
+        inclusive = (m & 1) == 0;
+        mask = ((unsigned __int128)1 << s) - 1;
+        lo_j = 0; hi_j = 20;
+        while (lo_j < hi_j) {
+            mid = (lo_j + hi_j) / 2;
+            p10 = 1;
+            for (i = 0; i < mid; i++) p10 *= 10;
+            L = lo * p10; H = hi * p10;
+            q = L >> s; r = L & mask;
+            cmin = (r == 0 && inclusive) ? q : q + 1;
+            q = H >> s; r = H & mask;
+            cmax = (r == 0 && !inclusive) ? q - 1 : q;
+            if (cmin <= cmax) hi_j = mid; else lo_j = mid + 1;
+        }
+        j = lo_j;
+        p10 = 1;
+        for (i = 0; i < j; i++) p10 *= 10;
+        L = lo * p10; H = hi * p10;
+        q = L >> s; r = L & mask;
+        cmin = (r == 0 && inclusive) ? q : q + 1;
+        q = H >> s; r = H & mask;
+        cmax = (r == 0 && !inclusive) ? q - 1 : q;
+        c = center * p10;
+        q = c >> s; r = c & mask;
+        half = (unsigned __int128)1 << (s - 1);
+        c = q + (r > half || (r == half && (q & 1)));
+        if (c < cmin) c = cmin;
+        if (c > cmax) c = cmax;
+        cv = (uint64_t)c;
+        k = 0;
+        do { t[k++] = '0' + (int)(cv % 10); cv /= 10; } while (cv);
+        *decpt = k - j;
+        for (i = 0; i < k; i++) dg[i] = t[k - 1 - i];
+        while (k > 1 && dg[k - 1] == '0') k--;
+        return k;
+    }
+
+    static int ss_shortest_any(double v, char *dg, int *decpt)
+    {
+        int k = ss_shortest_fast(v, dg, decpt);
+        return k ? k : ss_shortest(v, dg, decpt);
+    }
+
+    /* The double nearest to 0.dg * 10^decpt (Clinger's exact fast path, else strtod). */
+    static double ss_parse(const char *dg, int k, int decpt)
+    {
+        static const double p10[23] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10,
+            1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+        char buf[64];
+        uint64_t c = 0;
+        int i, x = decpt - k, n;
+        for (i = 0; i < k; i++) c = c * 10 + (uint64_t)(dg[i] - '0');
+        if (k <= 17 && c < (1ULL << 53)) {
+            if (x < 0 && x >= -22) return (double)c / p10[-x];
+            if (x >= 0 && x <= 22) return (double)c * p10[x];
+        }
+        buf[0] = '0'; buf[1] = '.';
+        memcpy(buf + 2, dg, k);
+        n = 2 + k;
+        snprintf(buf + n, sizeof buf - n, "e%d", decpt);
+        return strtod(buf, NULL);
     }
 
     /* Round digits to keep m of them, half to even on the digits (PostGIS's ryu trimming). */
@@ -183,7 +281,7 @@ cdef extern from *:
             return ss_py_repr(neg, dg, k, decpt, out);
         }
         /* General path. 1: PostGIS's text, as digits + decimal point position. */
-        k = ss_shortest(a, dg, &decpt);
+        k = ss_shortest_any(a, dg, &decpt);
         decpt2 = decpt;
         if (a <= 1e-8 || a >= 1e15) {
             k2 = ss_round_digits(dg, k, 10, &decpt2);   /* d.ddddddddd e+-x */
@@ -200,22 +298,29 @@ cdef extern from *:
         /* 2: Python's float of that text, printed by repr. */
         if (k2 == k && decpt2 == decpt)
             return ss_py_repr(neg, dg, k, decpt, out);  /* nothing was rounded: it is v */
-        buf[0] = '0'; buf[1] = '.';
-        memcpy(buf + 2, dg, k2);
-        n = 2 + k2;
-        n += snprintf(buf + n, sizeof buf - n, "e%d", decpt2);
-        w = strtod(buf, NULL);
+        w = ss_parse(dg, k2, decpt2);
         if (isinf(w)) {                                 /* e.g. 1.797693135e+308 */
             n = 0;
             if (neg) out[n++] = '-';
             memcpy(out + n, "Infinity", 8);
             return n + 8;
         }
-        k = ss_shortest(w, dg, &decpt);
+        k = ss_shortest_any(w, dg, &decpt);
         return ss_py_repr(neg, dg, k, decpt, out);
+    }
+
+    /* Python repr(v) for v > 0, finite (test hook for the shortest-digit paths). */
+    static int ss_repr_pos(double v, int fast, char *out)
+    {
+        char dg[48];
+        int k, decpt;
+        k = fast ? ss_shortest_fast(v, dg, &decpt) : ss_shortest(v, dg, &decpt);
+        if (!k) return 0;
+        return ss_py_repr(0, dg, k, decpt, out);
     }
     """
     int ss_number(double v, char* out) nogil
+    int ss_repr_pos(double v, int fast, char* out) nogil
     int ss_utoa(uint64_t v, char* out) nogil
 
 
@@ -224,6 +329,13 @@ def format_number(double v):
     cdef char buf[64]
     cdef int n = ss_number(v, buf)
     return buf[:n]
+
+
+def repr_positive(double v, bint fast):
+    """repr(v) of a finite v > 0 by the exact-integer (fast) or the snprintf shortest path; for tests."""
+    cdef char buf[64]
+    cdef int n = ss_repr_pos(v, fast, buf)
+    return buf[:n] if n else None
 
 
 # ----------------------------------------------------------------------------- EWKB encoder

@@ -267,3 +267,14 @@ def test_ewkb_rejects_bad_input():
     with pytest.raises(KernelError):
         encode_ewkb(GeometryBuffers("Polygon", np.zeros((1, 2)), None, np.array([0, 1]), zero, zero,
                                     np.zeros(1, bool)))
+
+
+@settings(max_examples=3000, deadline=None)
+@given(v=st.one_of(st.floats(min_value=5e-324, allow_infinity=False),
+                   st.floats(1e-3, 2.0 ** 53), st.integers(-1074, 1023).map(lambda e: 2.0 ** e)))
+def test_shortest_digits_match_python_repr(v):
+    # Both shortest-digit paths (exact integer one for 1e-3 <= v < 2^53, snprintf one elsewhere)
+    from samsyn_fast import _encode
+    fast = _encode.repr_positive(v, True)
+    assert _encode.repr_positive(v, False) == repr(v).encode()
+    assert fast is None or fast == repr(v).encode()
