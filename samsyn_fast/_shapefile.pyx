@@ -390,6 +390,108 @@ cdef inline Status _check_header(const uint8_t* rec, int64_t length) noexcept no
     return Status.OK
 
 
+# MultiPatch part types (ESRI whitepaper, table 6)
+cdef enum:
+    TRIANGLE_STRIP = 0
+    TRIANGLE_FAN = 1
+    OUTER_RING = 2
+    INNER_RING = 3
+    FIRST_RING = 4
+    RING = 5
+
+
+cdef Status _count_multipatch(const uint8_t* c, int64_t ln, int64_t* totals) noexcept nogil:
+    """Sizes of a MultiPatch record as polygons: a triangle per strip/fan step (as GDAL's
+    TIN), one polygon per outer/first ring with the inner/plain rings that follow it."""
+    cdef int64_t np_, npts, need, j, start, stop, t, cnt = 0, nrings = 0
+    cdef bint open_poly = False
+    if ln < 44:
+        return Status.BAD_LENGTH
+    np_ = _le_i32(c + 36)
+    npts = _le_i32(c + 40)
+    if np_ < 0 or npts < 0:
+        return Status.BAD_LENGTH
+    if np_ == 0 or npts == 0:
+        return Status.EMPTY_GEOMETRY
+    need = 44 + 8 * np_ + 16 * npts + 16 + 8 * npts
+    if need > ln:
+        return Status.BAD_LENGTH
+    for j in range(np_):
+        start = _le_i32(c + 44 + 4 * j)
+        stop = _le_i32(c + 44 + 4 * (j + 1)) if j + 1 < np_ else npts
+        if (j == 0 and start != 0) or stop > npts or stop < start:
+            return Status.BAD_OFFSETS
+        if stop == start:
+            return Status.EMPTY_GEOMETRY
+        t = _le_i32(c + 44 + 4 * np_ + 4 * j)
+        if t == TRIANGLE_STRIP or t == TRIANGLE_FAN:
+            if stop - start < 3:
+                return Status.EMPTY_GEOMETRY
+            cnt += 4 * (stop - start - 2)
+            nrings += stop - start - 2
+            open_poly = False
+        elif OUTER_RING <= t <= RING:
+            cnt += stop - start
+            nrings += 1
+            open_poly = True
+        else:
+            return Status.BAD_SHAPE_TYPE
+    totals[0] += cnt
+    totals[1] += nrings
+    if nrings > totals[2]:
+        totals[2] = nrings
+    if npts > totals[3]:
+        totals[3] = npts
+    return Status.OK
+
+
+cdef inline void _put(const uint8_t* c, int64_t k, int64_t zoff, double* xy, double* z,
+                      int64_t at) noexcept nogil:
+    memcpy(xy + 2 * at, c + 44 + 16 * k, 16)     # c + 44 here already skips parts/types
+    memcpy(z + at, c + zoff + 8 * k, 8)
+
+
+cdef Status _fill_multipatch(const uint8_t* c, double* xy, double* z, int64_t* ring_off,
+                             int64_t* poly_off, int64_t* nc, int64_t* nr,
+                             int64_t* npoly) noexcept nogil:
+    """Write one MultiPatch record (checked by _count_multipatch) as polygons with Z."""
+    cdef int64_t np_ = _le_i32(c + 36), npts = _le_i32(c + 40)
+    cdef const uint8_t* pts = c + 8 * np_       # so that pts + 44 is the first point
+    cdef int64_t zoff = 44 + 16 * npts + 16
+    cdef int64_t j, k, start, stop, t, at
+    cdef bint open_poly = False
+    cdef Status status
+    for j in range(np_):
+        start = _le_i32(c + 44 + 4 * j)
+        stop = _le_i32(c + 44 + 4 * (j + 1)) if j + 1 < np_ else npts
+        t = _le_i32(c + 44 + 4 * np_ + 4 * j)
+        if t == TRIANGLE_STRIP or t == TRIANGLE_FAN:
+            open_poly = False
+            for k in range(start, stop - 2):
+                at = nc[0]
+                # strip: (k, k+1, k+2); fan: (start, k+1, k+2); closed like GDAL's triangles
+                _put(pts, start if t == TRIANGLE_FAN else k, zoff, xy, z, at)
+                _put(pts, k + 1, zoff, xy, z, at + 1)
+                _put(pts, k + 2, zoff, xy, z, at + 2)
+                _put(pts, start if t == TRIANGLE_FAN else k, zoff, xy, z, at + 3)
+                nc[0] += 4
+                nr[0] += 1
+                ring_off[nr[0]] = nc[0]
+                npoly[0] += 1
+                poly_off[npoly[0]] = nr[0]
+        else:
+            for k in range(start, stop):
+                _put(pts, k, zoff, xy, z, nc[0] + k - start)
+            nc[0] += stop - start
+            nr[0] += 1
+            ring_off[nr[0]] = nc[0]
+            if t == OUTER_RING or t == FIRST_RING or not open_poly:
+                npoly[0] += 1
+            open_poly = True
+            poly_off[npoly[0]] = nr[0]
+    return Status.OK
+
+
 cdef Status _count(const uint8_t* buf, int64_t blen, int64_t base, const int64_t* offsets,
                    const int64_t* lengths, Py_ssize_t n, int file_type, int kind, bint has_z,
                    int64_t* totals, Py_ssize_t* bad) noexcept nogil:
@@ -434,6 +536,10 @@ cdef Status _count(const uint8_t* buf, int64_t blen, int64_t base, const int64_t
             totals[0] += npts
             if npts > totals[3]:
                 totals[3] = npts
+        elif kind == 31:
+            status = _count_multipatch(c, ln, totals)
+            if status != Status.OK:
+                return status
         else:
             if ln < 44:
                 return Status.BAD_LENGTH
@@ -518,6 +624,14 @@ cdef Status _fill(const uint8_t* buf, int64_t base, const int64_t* offsets, Py_s
                 return status
             nc += npts
             geom_off[i + 1] = nc
+            continue
+        if kind == 31:
+            k = nc
+            _fill_multipatch(c, xy, z, ring_off, poly_off, &nc, &nr, &npoly)
+            status = _check_finite(xy + 2 * k, z + k, nc - k)
+            if status != Status.OK:
+                return status
+            geom_off[i + 1] = npoly
             continue
         np_ = _le_i32(c + 36)
         npts = _le_i32(c + 40)
@@ -604,13 +718,13 @@ def parse_shapes(const uint8_t[::1] buf, int64_t base, const int64_t[::1] offset
         (coords, z or None, geom_offsets, ring_offsets, polygon_offsets, null) on success.
     """
     cdef Py_ssize_t n = offsets.shape[0]
-    cdef int kind = file_type % 10 if file_type != 0 else 1
-    cdef bint has_z = 10 < file_type < 20
+    cdef int kind = (file_type % 10 if file_type != 31 else 31) if file_type != 0 else 1
+    cdef bint has_z = 10 < file_type < 20 or file_type == 31
     cdef int64_t totals[4]
     cdef Py_ssize_t bad = -1, i
     cdef Status status = Status.OK
     cdef int64_t blen = buf.shape[0]
-    if file_type not in (0, 1, 3, 5, 8, 11, 13, 15, 18, 21, 23, 25, 28):
+    if file_type not in (0, 1, 3, 5, 8, 11, 13, 15, 18, 21, 23, 25, 28, 31):
         return Status.BAD_SHAPE_TYPE, -1, None
     if lengths.shape[0] != n:
         return Status.BAD_INPUT, -1, None
@@ -674,7 +788,7 @@ def parse_shapes(const uint8_t[::1] buf, int64_t base, const int64_t[::1] offset
         return status, bad, None
     if kind == 1 or kind == 8:
         ring_arr = np.zeros(1, dtype=np.int64)
-    if kind != 5:
+    if kind != 5 and kind != 31:
         poly_arr = np.zeros(1, dtype=np.int64)
     elif npolys + 1 < poly_arr.shape[0]:
         poly_arr = poly_arr[: npolys + 1].copy()

@@ -18,7 +18,10 @@ Format decisions (ESRI Shapefile Technical Description, July 1998; dBase III/IV,
   Vertex order is kept as stored (GDAL keeps it; pyshp's GeoJSON view reverses rings).
 * Record numbers inside the .shp record headers are not checked (writers disagree on them);
   the position of the record (its .shx entry) is what pairs it with its DBF record.
-* Z is kept (``GeometryBuffers.z``), M is dropped. MultiPatch raises KernelError.
+* Z is kept (``GeometryBuffers.z``), M is dropped. MultiPatch becomes a MultiPolygon with Z:
+  one closed triangle per triangle-strip/fan step (GDAL makes the same triangles, as a TIN),
+  and a polygon per outer/first ring with the inner/plain rings that follow it (GDAL's rule);
+  polygons follow the part order.
 * Empty geometries (a multipoint without points, a polyline/polygon without parts or points, an
   empty part) and NaN/inf coordinates raise KernelError naming the file and record.
 * Encodings: ``encoding=`` argument, else the .cpg, else the DBF language driver id (byte 29,
@@ -65,7 +68,8 @@ __all__ = [
 _TRUNCATED, _BAD_MAGIC, _BAD_LENGTH, _BAD_SHAPE_TYPE, _BAD_RECORD, _BAD_INDEX = 2, 3, 4, 5, 10, 13
 _BAD_TEXT = 9
 
-_GEOMETRY_TYPES = {0: "Point", 1: "Point", 8: "MultiPoint", 3: "MultiLineString", 5: "MultiPolygon"}
+_GEOMETRY_TYPES = {0: "Point", 1: "Point", 8: "MultiPoint", 3: "MultiLineString", 5: "MultiPolygon",
+                   31: "MultiPolygon"}
 
 # DBF language driver id (byte 29) -> code page, GDAL's table (ogr/ogrsf_frmts/shape).
 _LDID = {
@@ -563,9 +567,6 @@ class _Reader:
                 np.frombuffer(bytes(self.shp.read(0, 100, stream=True)), dtype=np.uint8))
             if st:
                 raise _kerr(st, self.shp.name)
-            if self.shape_type == 31:
-                raise _kerr(_BAD_SHAPE_TYPE, self.shp.name,
-                            "MultiPatch (shape type 31) is not supported")
             if self.shape_type not in _shapefile.SHAPE_TYPES:
                 raise _kerr(_BAD_SHAPE_TYPE, self.shp.name,
                             f"unknown shape type {self.shape_type}")
@@ -764,7 +765,7 @@ class _Reader:
             where = f"{self.shp.name}, record {rec}" if rec else self.shp.name
             raise _kerr(st, where)
         coords, z, geom, ring, poly, null = res
-        base = self.shape_type % 10 if self.shape_type else 0
+        base = self.shape_type % 10 if self.shape_type not in (0, 31) else self.shape_type
         return GeometryBuffers(_GEOMETRY_TYPES[base], coords, z, geom, ring, poly, null)
 
     def _read_columns(self, darr: np.ndarray, keep: np.ndarray | None, nrec: int,

@@ -18,7 +18,9 @@ specification, and each test below says which reader we agree with:
 * invalid dates (invalid_value.dbf "NotAYear"): D must be YYYYMMDD; pyshp returns the raw
   string, pyogrio raises. We raise a KernelError naming file, record and field (closer to
   pyogrio: no silently wrong value).
-* MultiPatch: unsupported; KernelError (pyogrio returns TIN WKB shapely cannot decode).
+* MultiPatch (multipatch.shp, test_tin.shp): pyshp gives raw parts + partTypes, GDAL a TIN
+  per strip/fan part (WKB shapely cannot decode). The buffers have no TIN, so we return a
+  MultiPolygon Z of the same triangles (checked against both, GDAL's WKB decoded by hand).
 """
 from __future__ import annotations
 
@@ -54,7 +56,7 @@ REF_BY_PATH = {f["path"]: f for f in REFERENCE["files"]}
 
 SHAPEFILES = sorted(
     p for p in glob.glob(str(DATA / "*" / "*.shp"))
-    if os.path.basename(p) not in ("multipatch.shp", "test_tin.shp")
+    if os.path.basename(p) not in ("multipatch.shp", "test_tin.shp")  # tested on their own
 )
 ZIPS = ["fiona-1.10.1/coutwildrnp.zip", "pyshp-3.1.6/blockgroups.zip", "pyshp-3.1.6/REL.zip",
         "geopandas-0.14.4/nybb_16a.zip"]
@@ -272,9 +274,80 @@ def test_zip_with_several_shapefiles_needs_layer():
         read_shapefile(DATA / "pyshp-3.1.6" / "empty_zipfile.zip")
 
 
-def test_multipatch_is_refused_clearly():
-    with pytest.raises(KernelError, match="MultiPatch"):
-        read_shapefile(DATA / "pyshp-2.3.1" / "multipatch.shp")
+def _wkb_polygons(wkb: bytes) -> list:
+    """Polygons (lists of (n, 3) rings) of GDAL's MultiPatch WKB: GeometryCollection / TIN /
+    Triangle / (Multi)Polygon, ISO or EWKB Z flags. shapely cannot decode TIN, so by hand."""
+    pos = 0
+
+    def u32() -> int:
+        nonlocal pos
+        v = int.from_bytes(wkb[pos:pos + 4], "little")
+        pos += 4
+        return v
+
+    def geom() -> list:
+        nonlocal pos
+        assert wkb[pos] == 1
+        pos += 1
+        code = u32()
+        has_z = bool(code & 0x80000000) or (code & 0xFFFF) // 1000 in (1, 3)
+        base = (code & 0xFFFF) % 1000
+        dim = 3 if has_z else 2
+        if base in (7, 15, 16, 6):          # collection, polyhedral surface, TIN, multipolygon
+            return [p for _ in range(u32()) for p in geom()]
+        assert base in (3, 17), code        # polygon, triangle
+        rings = []
+        for _ in range(u32()):
+            n = u32()
+            pts = np.frombuffer(wkb[pos:pos + 8 * dim * n], dtype="<f8").reshape(n, dim)
+            pos += 8 * dim * n
+            rings.append(pts)
+        return [rings]
+
+    return geom()
+
+
+def _pyshp_multipatch(shape) -> list:
+    """The polygons our reader promises, built in Python from pyshp's parts and partTypes."""
+    pts = np.column_stack([np.asarray(shape.points, dtype=float), np.asarray(shape.z)])
+    bounds = [*shape.parts, len(pts)]
+    polys: list = []
+    open_poly = False
+    for j, t in enumerate(shape.partTypes):
+        part = pts[bounds[j]:bounds[j + 1]]
+        if t in (0, 1):
+            for k in range(len(part) - 2):
+                a = 0 if t == 1 else k
+                polys.append([part[[a, k + 1, k + 2, a]]])
+            open_poly = False
+        else:
+            if t in (2, 4) or not open_poly:
+                polys.append([])
+            polys[-1].append(part)
+            open_poly = True
+    return polys
+
+
+@pytest.mark.parametrize("path", ["pyshp-2.3.1/multipatch.shp", "fiona-1.10.1/test_tin.shp"])
+def test_multipatch_as_polygons_like_gdal_triangles(path):
+    # Given a MultiPatch (triangle strips / fans); GDAL returns TIN WKB, pyshp raw parts
+    ours = read_shapefile(DATA / path)
+    assert ours.geometry.geometry_type == "MultiPolygon" and ours.geometry.z is not None
+    mine = features(ours)
+    r = pyshp.Reader(str(DATA / path))
+    try:
+        shapes = r.shapes()
+    finally:
+        r.close()
+    _, _, wkbs, _ = pyogrio.raw.read(str(DATA / path))
+    for m, shape, wkb in zip(mine, shapes, wkbs):
+        # Then the polygons are pyshp's parts cut into triangles, in part order ...
+        assert_nested_equal(m, _pyshp_multipatch(shape))
+
+        # ... and the same triangles as GDAL's (GDAL groups them per part in a TIN)
+        def key(poly):
+            return repr(np.asarray(poly[0]).tolist())
+        assert_nested_equal(sorted(m, key=key), sorted(_wkb_polygons(bytes(wkb)), key=key))
 
 
 def test_deleted_records_follow_gdal():
@@ -892,3 +965,30 @@ def test_stream_without_shx_checks_the_shape_count(tmp_path):
         list(iter_shapefile(base + ".shp", chunk_records=2))
     with pytest.raises(KernelError, match=".shp has 3 shapes but .dbf has 4 records"):
         read_shapefile(base + ".shp")
+
+
+def test_generated_multipatch_rings_and_strips(tmp_path):
+    # outer ring + inner ring, a first ring + ring, a triangle fan: GDAL builds the same polygons
+    def z(r, h):
+        return [[x, y, h] for x, y in r]
+    parts = [z(ring(True, 0, 0, 10, 6), 1.0), z(ring(False, 0, 0, 3, 4), 1.0),
+             z(ring(True, 50, 0, 10, 5), 2.0), z(ring(False, 50, 0, 2, 4), 2.0),
+             [[0, 0, 5], [1, 0, 5], [1, 1, 6], [0, 1, 7]]]
+    types = [pyshp.OUTER_RING, pyshp.INNER_RING, pyshp.FIRST_RING, pyshp.RING, pyshp.TRIANGLE_FAN]
+    base = str(tmp_path / "mp")
+    with pyshp.Writer(base, shapeType=pyshp.MULTIPATCH) as w:
+        w.field("ID", "N", 5, 0)
+        w.multipatch(parts, partTypes=types)
+        w.record(1)
+        w.null()
+        w.record(2)
+    ours = read_shapefile(base + ".shp")
+    got = features(ours)
+    assert got[1] is None and [len(p) for p in got[0]] == [2, 2, 1, 1]
+    (_, shape, _), _ = pyshp_rows(base + ".shp", "utf-8")
+    assert_nested_equal(got[0], _pyshp_multipatch(shape))
+    _, _, wkbs, _ = pyogrio.raw.read(base + ".shp")
+
+    def key(poly):
+        return repr(np.asarray(poly[0]).tolist())
+    assert_nested_equal(sorted(got[0], key=key), sorted(_wkb_polygons(bytes(wkbs[0])), key=key))

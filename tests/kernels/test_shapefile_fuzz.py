@@ -23,7 +23,7 @@ SOURCES = [
     "pyshp-2.3.1/line.shp", "pyshp-2.3.1/polygon.shp", "pyshp-2.3.1/multipoint.shp",
     "pyshp-2.3.1/linez.shp", "pyshp-2.3.1/NullTest.shp", "pyshp-2.3.1/latin1.shp",
     "gdal-3.6.2-generated/deleted_records.shp", "r-cran-sf/nc.shp", "pyshp-2.3.1/balancing.shp",
-    "r-cran-spdata/world.shp",
+    "r-cran-spdata/world.shp", "pyshp-2.3.1/multipatch.shp", "fiona-1.10.1/test_tin.shp",
 ]
 EXTREMES = [0, 1, 2**31 - 1, 2**31, 2**32 - 1, 2**16, 255, 8, 100]
 
@@ -82,6 +82,9 @@ def test_mutated_files_raise_only_kernel_or_value_errors(tmp_path_factory, data,
     original = target.read_bytes()
     edits = data.draw(mutations(len(original)), label="edits")
     target.write_bytes(apply(original, edits))
+    if member != ".shx" and data.draw(st.booleans(), label="drop .shx"):
+        for shx in tmp.glob("*.shx"):     # exercise the sequential walk of the .shp as well
+            shx.unlink()
     shp = tmp / (stem.name + ".shp")
     # When it is read whole and streamed, Then it parses or fails with a clear error
     for read in (lambda: read_shapefile(shp),
