@@ -606,12 +606,22 @@ class _Reader:
             self.table = _code_page_table(self.encoding)
             self.single_byte = self.table is not None
         if self.dbh is not None:
-            names = []
-            for raw in self.dbh.raw_names:
+            names: list[str] = []
+            seen: set[str] = set()
+            for i, raw in enumerate(self.dbh.raw_names):
                 try:
-                    names.append(raw.decode(self.encoding))
+                    name = raw.decode(self.encoding).strip()
                 except UnicodeDecodeError:
-                    names.append(raw.decode("latin-1"))
+                    name = raw.decode("latin-1").strip()
+                # columns is a dict: unnamed and repeated names get GDAL-style names
+                name = name or f"FIELD_{i + 1}"
+                if name in seen:
+                    k = 1
+                    while f"{name}_{k}" in seen:
+                        k += 1
+                    name = f"{name}_{k}"
+                seen.add(name)
+                names.append(name)
             self.fields = [Field(nm, f.type, f.size, f.decimals)
                            for nm, f in zip(names, self.dbh.fields)]
         else:

@@ -992,3 +992,16 @@ def test_generated_multipatch_rings_and_strips(tmp_path):
     def key(poly):
         return repr(np.asarray(poly[0]).tolist())
     assert_nested_equal(sorted(got[0], key=key), sorted(_wkb_polygons(bytes(wkbs[0])), key=key))
+
+
+def test_repeated_and_empty_field_names_stay_distinct(tmp_path):
+    base = _write_lines(tmp_path)
+    raw = bytearray(Path(base + ".dbf").read_bytes())
+    raw[32 + 32:32 + 32 + 11] = b"NAME".ljust(11, b"\x00")   # the 2nd field renamed NAME
+    Path(base + ".dbf").write_bytes(bytes(raw))
+    s = read_shapefile(base + ".shp")
+    assert [f.name for f in s.fields] == ["NAME", "NAME_1"]
+    assert s.columns["NAME"][0] == "r0" and s.columns["NAME_1"].tolist() == [0.0, 1.5, 3.0]
+    raw[32:32 + 11] = bytes(11)
+    Path(base + ".dbf").write_bytes(bytes(raw))
+    assert [f.name for f in read_shapefile(base + ".shp").fields] == ["FIELD_1", "NAME"]
