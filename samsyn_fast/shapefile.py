@@ -55,8 +55,8 @@ from samsyn_fast.buffers import GeometryBuffers
 from samsyn_fast.errors import KernelError
 
 __all__ = [
+    "DbfField",
     "DbfTable",
-    "Field",
     "Shapefile",
     "StringColumn",
     "iter_shapefile",
@@ -89,7 +89,7 @@ _DBF_VERSIONS = {0x02, 0x03, 0x04, 0x05, 0x30, 0x31, 0x32, 0x43, 0x63, 0x83, 0x8
 
 
 @dataclass(frozen=True, slots=True)
-class Field:
+class DbfField:
     """One DBF field descriptor."""
 
     name: str
@@ -211,7 +211,7 @@ class DbfTable:
 
     columns: dict[str, Any]
     nulls: dict[str, np.ndarray]
-    fields: list[Field]
+    fields: list[DbfField]
     encoding: str
     record_numbers: np.ndarray
 
@@ -257,7 +257,7 @@ class Shapefile:
     geometry: GeometryBuffers
     columns: dict[str, Any]
     nulls: dict[str, np.ndarray]
-    fields: list[Field]
+    fields: list[DbfField]
     encoding: str
     record_numbers: np.ndarray
     shape_type: int
@@ -467,7 +467,7 @@ class _DbfHeader:
     header_len: int
     reclen: int
     ldid: int
-    fields: list[Field]
+    fields: list[DbfField]
     offsets: list[int]          # byte offset of each field inside a record (after the flag)
     raw_names: list[bytes] = field(default_factory=list)
 
@@ -490,7 +490,7 @@ def _parse_dbf_header(blob: _Blob) -> _DbfHeader:
     desc = bytes(blob.read(32, header_len - 32, stream=True))
     if len(desc) < header_len - 32:
         raise _kerr(_TRUNCATED, blob.name, "DBF header truncated")
-    fields: list[Field] = []
+    fields: list[DbfField] = []
     offsets: list[int] = []
     raw: list[bytes] = []
     pos, off = 0, 1
@@ -503,7 +503,7 @@ def _parse_dbf_header(blob: _Blob) -> _DbfHeader:
             # Clipper/FoxPro store C widths > 255 in the decimals byte (shapelib does the same)
             size, dec = size + 256 * dec, 0
         if ftype != "0":  # VFP _NullFlags system field: skipped but its bytes are counted
-            fields.append(Field("", ftype, size, dec))
+            fields.append(DbfField("", ftype, size, dec))
             offsets.append(off)
             raw.append(name)
         off += size
@@ -622,7 +622,7 @@ class _Reader:
                     name = f"{name}_{k}"
                 seen.add(name)
                 names.append(name)
-            self.fields = [Field(nm, f.type, f.size, f.decimals)
+            self.fields = [DbfField(nm, f.type, f.size, f.decimals)
                            for nm, f in zip(names, self.dbh.fields)]
         else:
             self.fields = []
@@ -834,7 +834,7 @@ class _Reader:
                 columns[f.name], nulls[f.name] = col, col.null
 
     def _read_text(self, darr: np.ndarray, rows: np.ndarray, record_numbers: np.ndarray,
-                   off: int, f: Field) -> tuple[int, int, Any]:
+                   off: int, f: DbfField) -> tuple[int, int, Any]:
         h = self.dbh
         assert h is not None
         # Multi-byte code pages (cp932, cp936, ...): one Python decode per value (slow path).
@@ -848,7 +848,7 @@ class _Reader:
         return 0, -1, StringColumn.from_list(values)
 
     def _read_memo(self, darr: np.ndarray, rows: np.ndarray, record_numbers: np.ndarray,
-                   off: int, f: Field) -> StringColumn:
+                   off: int, f: DbfField) -> StringColumn:
         """M fields: block numbers into the .fpt (FoxPro) or .dbt (dBase); Python per value."""
         h = self.dbh
         assert h is not None
