@@ -47,42 +47,49 @@ cdef inline int parse_decimal(const char* p, Py_ssize_t n, double* out,
     cdef char stackbuf[128]
     cdef char* tmp
     cdef char* endp
+    cdef Py_ssize_t first
     if n <= 0:
         return 1
     c = <unsigned char>p[0]
     if c == 43 or c == 45:  # '+' '-'
         neg = c == 45
         i = 1
+    # Integer part: leading zeros first, so the digit loop needs no "still zero?" test.
+    first = i
+    while i < n and p[i] == 48:
+        i += 1
     while i < n:
         c = <unsigned char>p[i] - 48
         if c > 9:
             break
-        any_digit = True
-        if m == 0 and c == 0:
-            pass
-        elif nd < 19:
+        if nd < 19:
             m = m * 10 + c
             nd += 1
         else:
             exp_adj += 1
             inexact = True
         i += 1
+    any_digit = i > first
     if i < n and p[i] == 46:  # '.'
         i += 1
+        first = i
+        if nd == 0:
+            while i < n and p[i] == 48:
+                exp_adj -= 1
+                i += 1
         while i < n:
             c = <unsigned char>p[i] - 48
             if c > 9:
                 break
-            any_digit = True
-            if m == 0 and c == 0:
-                exp_adj -= 1
-            elif nd < 19:
+            if nd < 19:
                 m = m * 10 + c
                 nd += 1
                 exp_adj -= 1
             else:
                 inexact = True
             i += 1
+        if i > first:
+            any_digit = True
     if not any_digit:
         return 1
     if i < n and (p[i] == 101 or p[i] == 69):  # 'e' 'E'
