@@ -71,9 +71,10 @@ def wfs(source_id: int, bbox: str, limit: int = 10_000) -> Response[Any]:
     minx, miny, maxx, maxy = (float(v) for v in bbox.split(",")[:4])
     with pool().connection() as conn:
         conn.execute(source_queries._SOURCE_EXISTS.sql, {"id": source_id}, prepare=True).fetchone()
-        rows = conn.execute(geometry_queries.FEATURES_IN_BBOX_SQL, {
+        query = geometry_queries.RAW_IN_BBOX
+        rows = conn.execute(query.sql, query.bind({
             "source_id": source_id, "limit": limit, "minx": minx, "miny": miny, "maxx": maxx,
-            "maxy": maxy}, prepare=True).fetchall()
+            "maxy": maxy}), prepare=True).fetchall()
     return _json(_encode(rows))
 
 

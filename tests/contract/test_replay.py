@@ -15,9 +15,11 @@ import pytest
 from tests.conftest import REPO, Server
 
 CONTRACT = REPO / "contract"
-# The case files this issue answers for; the accounts flows come with their own issue.
+# Every case file but management.json (the job CLI, which replaces the manage.py commands,
+# is not built yet).
 CASE_FILES = ["sources", "layers", "projects", "listing", "http_semantics", "cors", "wfs",
-              "schema_docs", "cache_locmem"]
+              "schema_docs", "cache_locmem", "auth_jwt", "rest_auth", "registration",
+              "smtp_default"]
 _LAST_LINE = re.compile(r"^(\d+) passed, (\d+) failed$")
 _FORMAT_WARNING = re.compile(r"key order differs|raw JSON bytes differ")
 
