@@ -941,6 +941,8 @@ def iter_shapefile(path: str | os.PathLike[str], *, chunk_records: int = 100_000
     Each chunk reads only its own bytes of the .shx, .shp and .dbf (pread), so peak memory
     stays within about twice the chunk's output. Without a .shx the .shp is walked chunk by
     chunk (without a .dbf either, the whole .shp is walked once first: 16 bytes per record).
+    Zip members up to 64 MB are held in memory, larger ones are extracted to a temporary
+    file first (removed when the iterator finishes or is closed).
 
     Args:
         path, encoding, layer: as read_shapefile.

@@ -1005,3 +1005,21 @@ def test_repeated_and_empty_field_names_stay_distinct(tmp_path):
     raw[32:32 + 11] = bytes(11)
     Path(base + ".dbf").write_bytes(bytes(raw))
     assert [f.name for f in read_shapefile(base + ".shp").fields] == ["FIELD_1", "NAME"]
+
+
+def test_big_zip_members_are_spooled_to_temp_files(tmp_path, monkeypatch):
+    import tempfile
+
+    import samsyn_fast.shapefile as mod
+
+    monkeypatch.setattr(mod, "_ZIP_IN_MEMORY", 1024)     # every member counts as "big"
+    spool = tmp_path / "spool"
+    spool.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(spool))
+    z = DATA / "pyshp-3.1.6" / "blockgroups.zip"
+    a = read_shapefile(z)
+    chunks = list(iter_shapefile(z, chunk_records=300))
+    assert list(spool.iterdir()) == []                     # temp files removed
+    b = read_shapefile(DATA / "pyshp-2.3.1" / "blockgroups.shp")
+    np.testing.assert_array_equal(a.geometry.coords, b.geometry.coords)
+    assert sum(len(c) for c in chunks) == 663
