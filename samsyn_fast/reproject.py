@@ -64,14 +64,24 @@ def _transformer(src: CrsLike, dst: CrsLike) -> pyproj.Transformer:
     return tr
 
 
-def _check_coords(coords: np.ndarray) -> np.ndarray:
+def _as_coords(coords: np.ndarray) -> np.ndarray:
     xy = np.ascontiguousarray(coords, dtype=np.float64)
     if xy.ndim != 2 or xy.shape[1] != 2:
         raise ValueError(f"coords must be (N, 2), got shape {xy.shape}")
+    return xy
+
+
+def _check_finite(xy: np.ndarray) -> None:
     bad = _reproject.first_nonfinite(xy)
     if bad >= 0:
         raise KernelError(_NAN_COORD, where=f"coords[{bad}]")
-    return xy
+
+
+def _webmerc(xy: np.ndarray, inverse: bool) -> np.ndarray:
+    status, bad, out = _reproject.webmerc(xy, inverse, _THREADS)
+    if status:
+        raise KernelError(status, where=f"coords[{bad}]")
+    return out
 
 
 def _pyproj_transform(xy: np.ndarray, src: CrsLike, dst: CrsLike) -> np.ndarray:
@@ -114,14 +124,15 @@ def reproject(coords: np.ndarray, src_crs: CrsLike, dst_crs: CrsLike) -> np.ndar
         KernelError: NAN_COORD when an input coordinate is NaN or infinite (`where` names the row).
         ValueError: when `coords` is not (N, 2).
     """
-    xy = _check_coords(coords)
+    xy = _as_coords(coords)
     src, dst = _epsg_of(src_crs), _epsg_of(dst_crs)
+    if src in _GEOGRAPHIC and dst in _WEB_MERCATOR:
+        return _webmerc(xy, inverse=False)
+    if src in _WEB_MERCATOR and dst in _GEOGRAPHIC:
+        return _webmerc(xy, inverse=True)
+    _check_finite(xy)
     if src is not None and src == dst:
         return xy.copy()
-    if src in _GEOGRAPHIC and dst in _WEB_MERCATOR:
-        return _reproject.webmerc(xy, False, _THREADS)
-    if src in _WEB_MERCATOR and dst in _GEOGRAPHIC:
-        return _reproject.webmerc(xy, True, _THREADS)
     return _pyproj_transform(xy, src if src is not None else src_crs,
                              dst if dst is not None else dst_crs)
 

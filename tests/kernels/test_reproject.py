@@ -111,3 +111,13 @@ def test_reproject_buffers_replaces_coords_only():
     out = reproject_buffers(buffers, 4326, 3857)
     _assert_close(out.coords, _pyproj(buffers.coords, 4326, 3857), 1e-3)
     assert dataclasses.replace(out, coords=buffers.coords) == dataclasses.replace(buffers)
+
+
+def test_first_non_finite_row_is_named_in_big_batches():
+    coords = np.zeros((300_000, 2))
+    coords[250_000, 0] = np.nan
+    coords[160_000, 1] = np.inf
+    for dst in (3857, 32633):
+        with pytest.raises(KernelError) as err:
+            reproject(coords, 4326, dst)
+        assert err.value.where == "coords[160000]"
