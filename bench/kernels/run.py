@@ -200,7 +200,7 @@ def shapefile_group(kind: str, path: Path, pyshp_path: Path | None, pyshp_scale:
             return run
         label = "pyshp 3 shapes()+records() -> numpy"
         if pyshp_scale != 1.0:
-            label += f" ({pyshp_path.parent.name} file x{pyshp_scale:g})"
+            label += f" ({int(FULL['points'] * 0.1):,}-pt file, time x{pyshp_scale:g})"
         candidates.append(Candidate("pyshp", label, pyshp, rounds=3, scale=pyshp_scale))
     return run_group(f"shp_{'polygons' if kind == 'polys' else kind}: {path}", candidates, repeats)
 
