@@ -3,6 +3,8 @@
 * `/const`: a trivial Litestar endpoint returning a constant (the server + framework floor);
 * `/bare/<case>`: the same SQL samsyn runs for the case, through psycopg (autocommit pool,
   prepared statements), rows encoded with msgspec: no ORM, no compat layer, no DRF rendering.
+
+Handlers run on the event loop thread as samsyn's do (samsyn.api.compat.views.SYNC_TO_THREAD).
 """
 from __future__ import annotations
 
@@ -48,17 +50,17 @@ def const() -> Response[Any]:
     return _json(b'{"ok":true}')
 
 
-@get("/bare/sources", sync_to_thread=True)
+@get("/bare/sources", sync_to_thread=False)
 def sources() -> Response[Any]:
     return _json(_encode(_rows(_SOURCE_PAGE.sql, {"limit": 25, "offset": 0})))
 
 
-@get("/bare/sources/{source_id:int}", sync_to_thread=True)
+@get("/bare/sources/{source_id:int}", sync_to_thread=False)
 def source(source_id: int) -> Response[Any]:
     return _json(_encode(_rows(_SOURCE_ROW.sql, {"id": source_id})))
 
 
-@get("/bare/projects", sync_to_thread=True)
+@get("/bare/projects", sync_to_thread=False)
 def projects() -> Response[Any]:
     with pool().connection() as conn:
         page = conn.execute(_PROJECT_PAGE.sql, {"limit": 25, "offset": 0}, prepare=True).fetchall()
@@ -66,7 +68,7 @@ def projects() -> Response[Any]:
     return _json(_encode([page, layers]))
 
 
-@get("/bare/wfs", sync_to_thread=True)
+@get("/bare/wfs", sync_to_thread=False)
 def wfs(source_id: int, bbox: str, limit: int = 10_000) -> Response[Any]:
     minx, miny, maxx, maxy = (float(v) for v in bbox.split(",")[:4])
     with pool().connection() as conn:

@@ -3,13 +3,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from samsyn.api.compat import views
 from litestar import Response, get
 from sqlalchemy import text
 
 from samsyn.db.engine import get_engine
 
 
-@get("/ready", sync_to_thread=True, include_in_schema=False)
+@get("/ready", sync_to_thread=views.SYNC_TO_THREAD, include_in_schema=False)
 def ready() -> Response[Any]:
     """503 until the database is reachable and migrated to head."""
     try:

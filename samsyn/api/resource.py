@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from samsyn.api.compat import views
 from litestar import Request, Response, route
 from sqlalchemy.orm import Session
 
@@ -64,7 +65,7 @@ def list_route(path: str, res: Resource) -> Any:
 
     handler.__name__ = handler.__qualname__ = view.name.lower().replace(" ", "_")
     handler.__doc__ = view.description
-    return route(path, http_method=views.ALL_METHODS, sync_to_thread=True)(handler)
+    return route(path, http_method=views.ALL_METHODS, sync_to_thread=views.SYNC_TO_THREAD)(handler)
 
 
 def detail_route(path: str, res: Resource) -> Any:
@@ -110,4 +111,4 @@ def detail_route(path: str, res: Resource) -> Any:
 
     handler.__name__ = handler.__qualname__ = view.name.lower().replace(" ", "_")
     handler.__doc__ = view.description
-    return route(path + "{pk:str}/", http_method=views.ALL_METHODS, sync_to_thread=True)(handler)
+    return route(path + "{pk:str}/", http_method=views.ALL_METHODS, sync_to_thread=views.SYNC_TO_THREAD)(handler)

@@ -8,10 +8,11 @@ parsed value. Both are reproduced here byte for byte.
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
 import msgspec
+
+from samsyn_fast.features import jsonb_text_to_drf
 
 COMPACT = (",", ":")
 LONG = (",", ": ")  # json.dumps with indent: no trailing space after items
@@ -41,32 +42,13 @@ def reindent(body: bytes, indent: int) -> bytes:
     return render(json.loads(body), indent=indent)
 
 
-# A JSON token scanner over PostgreSQL's jsonb text output: strings pass through untouched
-# (PostgreSQL and Python escape the same characters the same way), white space between tokens
-# goes, and every number with a fraction or an exponent is re-printed as Python's float repr.
-_TOKENS = re.compile(r'("(?:[^"\\]|\\.)*")|(-?[0-9]+(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?)|\s+')
-_NEEDS_WORK = re.compile(r'[\s.eE]')
-
-
-def _token(match: re.Match[str]) -> str:
-    string = match.group(1)
-    if string is not None:
-        return string
-    number = match.group(2)
-    if number is None:
-        return ""
-    if "." in number or "e" in number or "E" in number:
-        return repr(float(number))
-    return number
-
-
 def jsonb_to_drf(text: str) -> str:
-    """Convert jsonb::text output to the bytes DRF rendered for the same value."""
-    if _NEEDS_WORK.search(text) is None:
-        return text
-    return _TOKENS.sub(_token, text)
+    """Convert jsonb::text output to the text DRF rendered for the same value (white space
+    dropped, numbers with a fraction or an exponent printed as Python's float repr; strings
+    pass through: PostgreSQL and Python escape the same characters the same way)."""
+    return jsonb_text_to_drf(text).decode()
 
 
 def raw_jsonb(text: str) -> msgspec.Raw:
     """jsonb text as a msgspec.Raw ready to embed in an encoded Struct."""
-    return msgspec.Raw(jsonb_to_drf(text).encode())
+    return msgspec.Raw(jsonb_text_to_drf(text))

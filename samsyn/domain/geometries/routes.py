@@ -29,7 +29,7 @@ def _get(call: Call) -> Response[Any]:
     return views.ok(GEOMETRY_API, call, body)
 
 
-@route("/api/v1/wfs/", http_method=views.ALL_METHODS, sync_to_thread=True)
+@route("/api/v1/wfs/", http_method=views.ALL_METHODS, sync_to_thread=views.SYNC_TO_THREAD)
 def geometry_api(request: Request[Any, Any, Any], body: bytes) -> Response[Any]:
     """GET: the geometries of one source as a GeoJSON FeatureCollection."""
     return dispatch(request, body, GEOMETRY_API, {"GET": _get}, session_factory=reader,
