@@ -48,7 +48,7 @@ cdef inline Status reserve(Buffer* out, Py_ssize_t extra) noexcept nogil:
     cdef char* grown
     if need <= out.capacity:
         return Status.OK
-    cap = out.capacity * 2 if out.capacity else 65536
+    cap = out.capacity * 2 if out.capacity else (65536 if extra > 64 else 256)
     while cap < need:
         cap *= 2
     if out.failed:
@@ -880,3 +880,34 @@ def feature_collection(const uint8_t[::1] copy_data):
     finally:
         free(out.data)
         free(members)
+
+
+def jsonb_text_to_drf(text):
+    """jsonb text (PostgreSQL's output: `{"a": 1.50, "b": [1, 2]}`) as the bytes DRF rendered
+    for the same value after psycopg's json.loads: no white space, numbers as Python prints
+    them.
+
+    Args:
+        text: str or bytes (UTF-8) in PostgreSQL's jsonb text format.
+
+    Raises:
+        KernelError: a number Python would have read as infinity (DRF refused to render it).
+    """
+    from samsyn_fast.errors import raise_for_status
+    cdef bytes raw = text.encode() if isinstance(text, str) else bytes(text)
+    cdef const uint8_t* s = <const uint8_t*><char*>raw
+    cdef Py_ssize_t n = len(raw)
+    cdef Buffer out
+    cdef Status st
+    out.data = NULL
+    out.length = 0
+    out.capacity = 0
+    out.failed = False
+    try:
+        st = put_compact(&out, s, 0, n)
+        if st == Status.OK and out.failed:
+            st = Status.NO_MEMORY
+        raise_for_status(st, where="jsonb value")
+        return PyBytes_FromStringAndSize(out.data, out.length) if out.data != NULL else b""
+    finally:
+        free(out.data)
