@@ -673,3 +673,122 @@ def line_after(const unsigned char[::1] data, Py_ssize_t pos, Py_ssize_t end):
     if q - base + 1 >= end:
         return -1
     return q - base + 1
+
+
+cdef unsigned char _ESC_LEN[256]     # bytes a JSON string needs for each input byte
+cdef char _ESC_CHAR[256]             # the letter after the backslash for two-byte escapes
+cdef int _i
+for _i in range(256):
+    _ESC_LEN[_i] = 1 if _i >= 0x20 else 6          # control characters: \u00XX
+    _ESC_CHAR[_i] = 0
+for _i, _ch in ((34, b'"'), (92, b'\\'), (8, b'b'), (9, b't'), (10, b'n'), (12, b'f'),
+                (13, b'r')):
+    _ESC_LEN[_i] = 2
+    _ESC_CHAR[_i] = _ch[0]
+
+
+cdef inline char* _put_escaped(char* out, const unsigned char* s, Py_ssize_t n) noexcept nogil:
+    cdef Py_ssize_t i
+    cdef unsigned char c
+    cdef const char* hexd = "0123456789abcdef"
+    for i in range(n):
+        c = s[i]
+        if _ESC_LEN[c] == 1:
+            out[0] = <char>c
+            out += 1
+        elif _ESC_LEN[c] == 2:
+            out[0] = 92
+            out[1] = _ESC_CHAR[c]
+            out += 2
+        else:
+            out[0] = 92
+            out[1] = 117    # u
+            out[2] = 48
+            out[3] = 48
+            out[4] = hexd[c >> 4]
+            out[5] = hexd[c & 15]
+            out += 6
+    return out
+
+
+def json_objects(list keys, list offsets, list datas, Py_ssize_t nrows):
+    """One JSON object per row, {key: "value", ...}, as (offsets int64 (nrows+1,), uint8 data).
+
+    `keys` are the JSON-encoded keys (with their quotes); column c of row r is
+    datas[c][offsets[c][r]:offsets[c][r+1]] (UTF-8, already validated). Values are JSON-escaped
+    like json.dumps(ensure_ascii=False): quote, backslash and control characters.
+    """
+    cdef Py_ssize_t ncols = len(keys)
+    cdef Py_ssize_t c, r, total = 0, keylen = 0
+    cdef int64_t a, b, i
+    cdef const int64_t* off
+    cdef const unsigned char* dat
+    cdef const int64_t** offp
+    cdef const unsigned char** datp
+    cdef const char** keyp
+    cdef Py_ssize_t* keyn
+    cdef char* out
+    cdef int64_t[::1] ooff
+    cdef unsigned char[::1] odata
+    cdef const int64_t[::1] mo
+    cdef const unsigned char[::1] md
+    if len(offsets) != ncols or len(datas) != ncols:
+        raise ValueError("one offsets and one data array per key")
+    offp = <const int64_t**>calloc(max(ncols, 1), sizeof(int64_t*))
+    datp = <const unsigned char**>calloc(max(ncols, 1), sizeof(char*))
+    keyp = <const char**>calloc(max(ncols, 1), sizeof(char*))
+    keyn = <Py_ssize_t*>calloc(max(ncols, 1), sizeof(Py_ssize_t))
+    if offp == NULL or datp == NULL or keyp == NULL or keyn == NULL:
+        free(offp); free(datp); free(keyp); free(keyn)
+        raise MemoryError()
+    try:
+        views = []
+        for c in range(ncols):
+            mo = offsets[c]
+            if mo.shape[0] < nrows + 1:
+                raise ValueError("offsets shorter than nrows + 1")
+            offp[c] = &mo[0]
+            md = datas[c]
+            datp[c] = &md[0] if md.shape[0] > 0 else <const unsigned char*>b""
+            views.append((mo, md))
+            k = keys[c]
+            keyp[c] = <const char*>(<bytes>k)
+            keyn[c] = len(k)
+            keylen += keyn[c] + 1 + 2 + 1      # key : "" ,
+        with nogil:
+            for c in range(ncols):
+                off = offp[c]
+                dat = datp[c]
+                for i in range(off[0], off[nrows]):
+                    total += _ESC_LEN[dat[i]]
+        total += nrows * (2 + keylen)
+        out_offsets = np.empty(nrows + 1, dtype=np.int64)
+        out_data = np.empty(max(total, 1), dtype=np.uint8)
+        ooff = out_offsets
+        odata = out_data
+        with nogil:
+            out = <char*>&odata[0]
+            ooff[0] = 0
+            for r in range(nrows):
+                out[0] = 123   # {
+                out += 1
+                for c in range(ncols):
+                    if c:
+                        out[0] = 44    # ,
+                        out += 1
+                    memcpy(out, keyp[c], keyn[c])
+                    out += keyn[c]
+                    out[0] = 58    # :
+                    out[1] = 34    # "
+                    out += 2
+                    a = offp[c][r]
+                    b = offp[c][r + 1]
+                    out = _put_escaped(out, datp[c] + a, b - a)
+                    out[0] = 34
+                    out += 1
+                out[0] = 125   # }
+                out += 1
+                ooff[r + 1] = out - <char*>&odata[0]
+        return out_offsets, out_data[:ooff[nrows]]
+    finally:
+        free(offp); free(datp); free(keyp); free(keyn)

@@ -18,6 +18,7 @@ import _thread
 import bisect
 import codecs
 import itertools
+import json
 import math
 import mmap
 import os
@@ -194,6 +195,25 @@ class CsvPoints:
         names = list(self.columns)
         values = [col.to_list() for col in self.columns.values()]
         return [dict(zip(names, row, strict=True)) for row in zip(*values, strict=True)]
+
+    def metadata_json(self) -> StringColumn:
+        """Each point's metadata as a compact JSON object (UTF-8), ready for a jsonb column.
+
+        Byte for byte ``json.dumps(self.metadata(i), ensure_ascii=False, separators=(",", ":"))``,
+        built in one C loop per chunk without Python objects per cell.
+        """
+        keys = [json.dumps(k, ensure_ascii=False).encode("utf-8") for k in self.columns]
+        cols = list(self.columns.values())
+        if not cols:
+            n = len(self)
+            return StringColumn(np.arange(0, 2 * n + 1, 2, dtype=np.int64),
+                                np.frombuffer(b"{}" * n, dtype=np.uint8))
+        pieces = []
+        for k in range(len(cols[0].pieces)):
+            offs = [np.ascontiguousarray(c.pieces[k][0]) for c in cols]
+            datas = [c.pieces[k][1] for c in cols]
+            pieces.append(_csv.json_objects(keys, offs, datas, offs[0].shape[0] - 1))
+        return StringColumn(pieces=pieces)
 
     def slice(self, start: int, stop: int) -> CsvPoints:
         """Points [start, stop) as views."""

@@ -411,3 +411,30 @@ def test_iter_other_encoding_and_bom(tmp_path):
     chunks = list(iter_csv_points(p, chunk_rows=1000))
     assert chunks[0].fieldnames[0] == "Longitude"
     assert_chunks_same(chunks, legacy(text))
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(text=tables(), chunk=st.integers(1, 64))
+def test_metadata_json_equals_json_dumps(text, chunk):
+    import json
+    from unittest import mock
+
+    import samsyn_fast.csv_points as cp
+    with mock.patch.object(cp, "_PARALLEL_MIN_BYTES", 0), \
+            mock.patch.object(cp, "_CHUNK_BYTES", chunk):
+        points = read_csv_points(text.encode())
+    got = points.metadata_json().to_list()
+    want = [json.dumps(m, ensure_ascii=False, separators=(",", ":")) for m in legacy(text)[1]]
+    assert got == want
+    if len(points) > 2:
+        assert points.slice(1, len(points)).metadata_json().to_list() == want[1:]
+
+
+def test_metadata_json_escapes_and_no_columns():
+    import json
+    text = 'Longitude,Latitude,"a""b",c\n1,2,"x\n""\\\ty",\x01é\n'
+    got = read_csv_points(text.encode()).metadata_json().to_list()
+    assert got == [json.dumps({'a"b': 'x\n"\\\ty', "c": "\x01é"}, ensure_ascii=False,
+                              separators=(",", ":"))]
+    two = read_csv_points(b"Longitude,Latitude\n1,2\n3,4\n")
+    assert two.metadata_json().to_list() == ["{}", "{}"]
