@@ -31,7 +31,8 @@ import numpy as np
 from samsyn_fast import _csv
 from samsyn_fast.errors import KernelError
 
-__all__ = ["CsvPoints", "StringColumn", "iter_csv_points", "read_csv_points"]
+__all__ = ["CsvPoints", "StringColumn", "iter_csv_points", "read_csv_points",
+           "set_buffer_pool_limit"]
 
 PathOrBytes = Union[str, "os.PathLike[str]", bytes, bytearray, memoryview]
 
@@ -220,6 +221,20 @@ class CsvPoints:
         return CsvPoints(self.coords[start:stop], self.row_numbers[start:stop],
                          {k: c.slice(start, stop) for k, c in self.columns.items()},
                          self.fieldnames, self.lon, self.lat)
+
+
+def set_buffer_pool_limit(nbytes: int) -> int:
+    """Cap the freed output buffers the CSV and GeoJSON kernels keep for reuse.
+
+    Big buffers (>= 1 MiB) of dropped results are kept, already paged in, so the next parse
+    skips its page faults (default cap 256 MiB per kernel module). 0 returns them all to the
+    OS, e.g. in a long-lived worker after a big import. Returns the bytes still kept.
+    """
+    from samsyn_fast import _geojson
+
+    if nbytes < 0:
+        raise ValueError("nbytes must be >= 0")
+    return int(_csv.set_pool_limit(nbytes)) + int(_geojson.set_pool_limit(nbytes))
 
 
 # ----------------------------------------------------------------------------------------------

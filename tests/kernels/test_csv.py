@@ -438,3 +438,14 @@ def test_metadata_json_escapes_and_no_columns():
                               separators=(",", ":"))]
     two = read_csv_points(b"Longitude,Latitude\n1,2\n3,4\n")
     assert two.metadata_json().to_list() == ["{}", "{}"]
+
+
+def test_buffer_pool_limit():
+    from samsyn_fast.csv_points import set_buffer_pool_limit
+    p = big_text(40_000).encode()
+    for _ in range(2):
+        read_csv_points(p)
+    assert set_buffer_pool_limit(0) == 0
+    points = read_csv_points(p)          # still works with no pooling
+    assert len(points) == len(legacy(p.decode())[0])
+    set_buffer_pool_limit(256 << 20)
