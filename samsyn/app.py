@@ -72,7 +72,7 @@ ROUTES = [
 
 def create_litestar(*, max_body_bytes: int = 2_621_440) -> Litestar:
     """The Litestar app without the front ASGI layer (tests use it too)."""
-    from samsyn.api import ready
+    from samsyn.api import openapi, ready
     return Litestar(
         route_handlers=[*ROUTES, ready.ready],
         exception_handlers={
@@ -82,7 +82,7 @@ def create_litestar(*, max_body_bytes: int = 2_621_440) -> Litestar:
             Exception: _server_error,
         },
         request_max_body_size=max_body_bytes,
-        openapi_config=None,
+        openapi_config=openapi.openapi_config(),  # private: app.openapi_schema only
         debug=False,
     )
 

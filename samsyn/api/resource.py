@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from samsyn.api.compat import pagination, views, wire
 from samsyn.api.compat.views import Call, View, dispatch, ok
+from samsyn.api.openapi import LegacyOperation
 from samsyn.db.engine import get_sessions
 from samsyn.db.reads import Reader, reader
 from samsyn.errors import NotFound
@@ -65,7 +66,8 @@ def list_route(path: str, res: Resource) -> Any:
 
     handler.__name__ = handler.__qualname__ = view.name.lower().replace(" ", "_")
     handler.__doc__ = view.description
-    return route(path, http_method=views.ALL_METHODS, sync_to_thread=views.SYNC_TO_THREAD)(handler)
+    return route(path, http_method=views.ALL_METHODS, sync_to_thread=views.SYNC_TO_THREAD,
+                 operation_class=LegacyOperation)(handler)
 
 
 def detail_route(path: str, res: Resource) -> Any:
@@ -111,4 +113,5 @@ def detail_route(path: str, res: Resource) -> Any:
 
     handler.__name__ = handler.__qualname__ = view.name.lower().replace(" ", "_")
     handler.__doc__ = view.description
-    return route(path + "{pk:str}/", http_method=views.ALL_METHODS, sync_to_thread=views.SYNC_TO_THREAD)(handler)
+    return route(path + "{pk:str}/", http_method=views.ALL_METHODS, sync_to_thread=views.SYNC_TO_THREAD,
+                 operation_class=LegacyOperation)(handler)

@@ -9,6 +9,7 @@ from litestar import Request, Response, route
 from samsyn.api.compat import views, wire
 from samsyn.api.compat.validation import metadata
 from samsyn.api.compat.views import Call, View, dispatch, ok
+from samsyn.api.openapi import LegacyOperation
 from samsyn.db.engine import get_read_sessions, get_sessions
 from samsyn.db.reads import reader
 from samsyn.domain.accounts import schemas, service
@@ -40,7 +41,8 @@ def _update(call: Call, partial: bool) -> Response[Any]:
     return ok(USER_PROFILE, call, wire.encode_struct(out))
 
 
-@route("/api/v1/user-profile/", http_method=views.ALL_METHODS, sync_to_thread=views.SYNC_TO_THREAD)
+@route("/api/v1/user-profile/", http_method=views.ALL_METHODS, sync_to_thread=views.SYNC_TO_THREAD,
+       operation_class=LegacyOperation)
 def user_profile(request: Request[Any, Any, Any], body: bytes) -> Response[Any]:
     """GET/PUT/PATCH the authenticated user's profile."""
     return dispatch(request, body, USER_PROFILE,
@@ -175,7 +177,8 @@ def _login(call: Call) -> Response[Any]:
                                negotiated=call.negotiated)
 
 
-@route("/api/rest-auth/login/", http_method=views.ALL_METHODS, sync_to_thread=views.HASHING_TO_THREAD)
+@route("/api/rest-auth/login/", http_method=views.ALL_METHODS, sync_to_thread=views.HASHING_TO_THREAD,
+       operation_class=LegacyOperation)
 def rest_auth_login(request: Request[Any, Any, Any], body: bytes) -> Response[Any]:
     """dj-rest-auth LoginView: a DRF token key plus Django session/CSRF cookies."""
     return _dispatch(request, body, LOGIN, {"POST": _login})
@@ -190,7 +193,8 @@ def _logout(call: Call) -> Response[Any]:
                                negotiated=call.negotiated)
 
 
-@route("/api/rest-auth/logout/", http_method=views.ALL_METHODS, sync_to_thread=views.SYNC_TO_THREAD)
+@route("/api/rest-auth/logout/", http_method=views.ALL_METHODS, sync_to_thread=views.SYNC_TO_THREAD,
+       operation_class=LegacyOperation)
 def rest_auth_logout(request: Request[Any, Any, Any], body: bytes) -> Response[Any]:
     """dj-rest-auth LogoutView (POST only; GET is listed in Allow but answers 405)."""
     return _dispatch(request, body, LOGOUT, {"POST": _logout})
@@ -209,7 +213,8 @@ def _user_update(call: Call, partial: bool) -> Response[Any]:
     return ok(USER_DETAILS, call, wire.encode_struct(out))
 
 
-@route("/api/rest-auth/user/", http_method=views.ALL_METHODS, sync_to_thread=views.SYNC_TO_THREAD)
+@route("/api/rest-auth/user/", http_method=views.ALL_METHODS, sync_to_thread=views.SYNC_TO_THREAD,
+       operation_class=LegacyOperation)
 def rest_auth_user(request: Request[Any, Any, Any], body: bytes) -> Response[Any]:
     """dj-rest-auth UserDetailsView."""
     return _dispatch(request, body, USER_DETAILS,
@@ -228,7 +233,8 @@ def _password_change(call: Call) -> Response[Any]:
                                negotiated=call.negotiated)
 
 
-@route("/api/rest-auth/password/change/", http_method=views.ALL_METHODS, sync_to_thread=views.HASHING_TO_THREAD)
+@route("/api/rest-auth/password/change/", http_method=views.ALL_METHODS, sync_to_thread=views.HASHING_TO_THREAD,
+       operation_class=LegacyOperation)
 def rest_auth_password_change(request: Request[Any, Any, Any], body: bytes) -> Response[Any]:
     """dj-rest-auth PasswordChangeView."""
     return _dispatch(request, body, PASSWORD_CHANGE, {"POST": _password_change})
@@ -241,7 +247,8 @@ def _password_reset(call: Call) -> Response[Any]:
                         negotiated=call.negotiated)
 
 
-@route("/api/rest-auth/password/reset/", http_method=views.ALL_METHODS, sync_to_thread=views.SYNC_TO_THREAD)
+@route("/api/rest-auth/password/reset/", http_method=views.ALL_METHODS, sync_to_thread=views.SYNC_TO_THREAD,
+       operation_class=LegacyOperation)
 def rest_auth_password_reset(request: Request[Any, Any, Any], body: bytes) -> Response[Any]:
     """dj-rest-auth PasswordResetView (mails a working link: DESIGN.md §1.4)."""
     return _dispatch(request, body, PASSWORD_RESET, {"POST": _password_reset})
@@ -256,7 +263,8 @@ def _password_reset_confirm(call: Call) -> Response[Any]:
 
 
 @route("/api/rest-auth/password/reset/confirm/", http_method=views.ALL_METHODS,
-       sync_to_thread=views.HASHING_TO_THREAD)
+       sync_to_thread=views.HASHING_TO_THREAD,
+       operation_class=LegacyOperation)
 def rest_auth_password_reset_confirm(request: Request[Any, Any, Any],
                                      body: bytes) -> Response[Any]:
     """dj-rest-auth PasswordResetConfirmView."""
@@ -271,7 +279,8 @@ def _register(call: Call) -> Response[Any]:
     return Response(content=b"", status_code=204, headers=headers)
 
 
-@route("/api/rest-auth/registration/", http_method=views.ALL_METHODS, sync_to_thread=views.HASHING_TO_THREAD)
+@route("/api/rest-auth/registration/", http_method=views.ALL_METHODS, sync_to_thread=views.HASHING_TO_THREAD,
+       operation_class=LegacyOperation)
 def rest_auth_registration(request: Request[Any, Any, Any], body: bytes) -> Response[Any]:
     """dj-rest-auth RegisterView: 204, the user logged in by session (no token)."""
     return _dispatch(request, body, REGISTER, {"POST": _register})
@@ -284,7 +293,8 @@ def _verify_email(call: Call) -> Response[Any]:
 
 
 @route("/api/rest-auth/registration/verify-email/", http_method=views.ALL_METHODS,
-       sync_to_thread=views.SYNC_TO_THREAD)
+       sync_to_thread=views.SYNC_TO_THREAD,
+       operation_class=LegacyOperation)
 def rest_auth_verify_email(request: Request[Any, Any, Any], body: bytes) -> Response[Any]:
     """dj-rest-auth VerifyEmailView."""
     return _dispatch(request, body, VERIFY_EMAIL, {"POST": _verify_email})
@@ -297,7 +307,8 @@ def _resend_email(call: Call) -> Response[Any]:
 
 
 @route("/api/rest-auth/registration/resend-email/", http_method=views.ALL_METHODS,
-       sync_to_thread=views.SYNC_TO_THREAD)
+       sync_to_thread=views.SYNC_TO_THREAD,
+       operation_class=LegacyOperation)
 def rest_auth_resend_email(request: Request[Any, Any, Any], body: bytes) -> Response[Any]:
     """dj-rest-auth ResendEmailVerificationView."""
     return _dispatch(request, body, RESEND_EMAIL, {"POST": _resend_email})
@@ -331,7 +342,8 @@ def _html_view(request: Request[Any, Any, Any], methods: tuple[str, ...]) -> Res
 
 
 @route("/api/rest-auth/registration/account-confirm-email/{key:str}/",
-       http_method=views.ALL_METHODS, sync_to_thread=views.SYNC_TO_THREAD)
+       http_method=views.ALL_METHODS, sync_to_thread=views.SYNC_TO_THREAD,
+       include_in_schema=False)
 def account_confirm_email(request: Request[Any, Any, Any], key: str) -> Response[Any]:
     """The link of the confirmation mail: confirms the address (allauth ConfirmEmailView)."""
     early = _html_view(request, ("GET", "POST", "HEAD", "OPTIONS"))
@@ -348,7 +360,8 @@ def account_confirm_email(request: Request[Any, Any, Any], key: str) -> Response
 
 
 @route("/api/rest-auth/registration/account-email-verification-sent/",
-       http_method=views.ALL_METHODS, sync_to_thread=views.SYNC_TO_THREAD)
+       http_method=views.ALL_METHODS, sync_to_thread=views.SYNC_TO_THREAD,
+       include_in_schema=False)
 def account_email_verification_sent(request: Request[Any, Any, Any]) -> Response[Any]:
     """allauth's 'verification sent' page (the legacy answered 500)."""
     early = _html_view(request, ("GET", "HEAD", "OPTIONS"))
@@ -362,7 +375,8 @@ def account_email_verification_sent(request: Request[Any, Any, Any]) -> Response
 
 
 @route("/api/rest-auth/password/reset/confirm/{uid:str}/{token:str}/",
-       http_method=views.ALL_METHODS, sync_to_thread=views.SYNC_TO_THREAD)
+       http_method=views.ALL_METHODS, sync_to_thread=views.SYNC_TO_THREAD,
+       include_in_schema=False)
 def password_reset_link(request: Request[Any, Any, Any], uid: str, token: str) -> Response[Any]:
     """The link of the reset mail: a form that posts to the reset-confirm endpoint."""
     early = _html_view(request, ("GET", "HEAD", "OPTIONS"))

@@ -21,6 +21,7 @@ from litestar import Request, Response, route
 
 from samsyn.api import auth as auth_mod
 from samsyn.api.compat import pages, views
+from samsyn.api.openapi import LegacyOperation
 from samsyn.domain.docs import service
 from samsyn.errors import AuthenticationFailed
 
@@ -136,7 +137,8 @@ def schema_dispatch(request: Request[Any, Any, Any]) -> Response[Any]:
     return _schema_response(200, body, negotiated, {"Content-Disposition": disposition})
 
 
-@route("/api/schema/", http_method=views.ALL_METHODS, sync_to_thread=views.SYNC_TO_THREAD)
+@route("/api/schema/", http_method=views.ALL_METHODS, sync_to_thread=views.SYNC_TO_THREAD,
+       operation_class=LegacyOperation)
 def schema(request: Request[Any, Any, Any]) -> Response[Any]:
     """GET /api/schema/: the OpenAPI document (YAML or JSON, ?lang=de|fr)."""
     return schema_dispatch(request)
@@ -189,13 +191,15 @@ def _redoc(request: Request[Any, Any, Any], query: dict[str, str]) -> Response[A
     return _page_response(200, service.redoc_page(query.get("lang"), query.get("version")))
 
 
-@route("/api/swagger/", http_method=views.ALL_METHODS, sync_to_thread=views.SYNC_TO_THREAD)
+@route("/api/swagger/", http_method=views.ALL_METHODS, sync_to_thread=views.SYNC_TO_THREAD,
+       include_in_schema=False)
 def swagger(request: Request[Any, Any, Any]) -> Response[Any]:
     """GET /api/swagger/: Swagger UI (sets the CSRF cookie)."""
     return page_dispatch(request, _swagger)
 
 
-@route("/api/redoc/", http_method=views.ALL_METHODS, sync_to_thread=views.SYNC_TO_THREAD)
+@route("/api/redoc/", http_method=views.ALL_METHODS, sync_to_thread=views.SYNC_TO_THREAD,
+       include_in_schema=False)
 def redoc(request: Request[Any, Any, Any]) -> Response[Any]:
     """GET /api/redoc/: ReDoc."""
     return page_dispatch(request, _redoc)
@@ -259,7 +263,8 @@ def _login_view(request: Request[Any, Any, Any], title: str) -> Response[Any]:
         "Vary": "Cookie", "Set-Cookie": service.csrf_set_cookie(secret, time.time())}))
 
 
-@route("/admin/", http_method=views.ALL_METHODS, sync_to_thread=views.SYNC_TO_THREAD)
+@route("/admin/", http_method=views.ALL_METHODS, sync_to_thread=views.SYNC_TO_THREAD,
+       include_in_schema=False)
 def admin_index(request: Request[Any, Any, Any]) -> Response[Any]:
     """GET /admin/: anonymous -> 302 to the admin login (never_cache, session read)."""
     problem = _url_problem(request)
@@ -271,13 +276,15 @@ def admin_index(request: Request[Any, Any, Any]) -> Response[Any]:
     return _html(302, b"", _never_cache({"Location": location, "Vary": "origin, Cookie"}))
 
 
-@route("/admin/login/", http_method=views.ALL_METHODS, sync_to_thread=views.SYNC_TO_THREAD)
+@route("/admin/login/", http_method=views.ALL_METHODS, sync_to_thread=views.SYNC_TO_THREAD,
+       include_in_schema=False)
 def admin_login(request: Request[Any, Any, Any]) -> Response[Any]:
     """GET /admin/login/: the admin login form (sets the CSRF cookie)."""
     return _url_problem(request) or _login_view(request, "Log in | Django site admin")
 
 
-@route("/api-auth/login/", http_method=views.ALL_METHODS, sync_to_thread=views.SYNC_TO_THREAD)
+@route("/api-auth/login/", http_method=views.ALL_METHODS, sync_to_thread=views.SYNC_TO_THREAD,
+       include_in_schema=False)
 def api_auth_login(request: Request[Any, Any, Any]) -> Response[Any]:
     """GET /api-auth/login/: DRF's browsable-API login form (sets the CSRF cookie)."""
     return _url_problem(request) or _login_view(request, "Django REST framework")
@@ -295,7 +302,8 @@ def _safe_next(target: str, host: str | None) -> bool:
     return parts.netloc == host
 
 
-@route("/api-auth/logout/", http_method=views.ALL_METHODS, sync_to_thread=views.SYNC_TO_THREAD)
+@route("/api-auth/logout/", http_method=views.ALL_METHODS, sync_to_thread=views.SYNC_TO_THREAD,
+       include_in_schema=False)
 def api_auth_logout(request: Request[Any, Any, Any]) -> Response[Any]:
     """GET /api-auth/logout/: Django 4.1 LogoutView (GET still logs out): the session is
     flushed (`Vary: Cookie`, a presented sessionid cookie is deleted) and the "Logged out" page

@@ -7,6 +7,7 @@ from litestar import Request, Response, route
 
 from samsyn.api.compat import views, wire
 from samsyn.api.compat.views import Call, View, dispatch
+from samsyn.api.openapi import LegacyOperation
 from samsyn.db.reads import reader
 from samsyn.domain.geometries import service
 from samsyn.settings import get_settings
@@ -29,7 +30,8 @@ def _get(call: Call) -> Response[Any]:
     return views.ok(GEOMETRY_API, call, body)
 
 
-@route("/api/v1/wfs/", http_method=views.ALL_METHODS, sync_to_thread=views.SYNC_TO_THREAD)
+@route("/api/v1/wfs/", http_method=views.ALL_METHODS, sync_to_thread=views.SYNC_TO_THREAD,
+       operation_class=LegacyOperation)
 def geometry_api(request: Request[Any, Any, Any], body: bytes) -> Response[Any]:
     """GET: the geometries of one source as a GeoJSON FeatureCollection."""
     return dispatch(request, body, GEOMETRY_API, {"GET": _get}, session_factory=reader,
