@@ -89,7 +89,15 @@ def create_litestar(*, max_body_bytes: int = 2_621_440) -> Litestar:
 
 def create_app() -> Front:
     """The ASGI application served by `samsyn serve`."""
+    import gc
+
     from samsyn import logs
     from samsyn.settings import get_settings
     logs.configure(get_settings().log_level)
-    return Front(create_litestar(max_body_bytes=get_settings().max_body_bytes))
+    app = Front(create_litestar(max_body_bytes=get_settings().max_body_bytes))
+    # Everything built so far lives as long as the worker: keep it out of the collector's
+    # sight, or each full collection walks the whole framework (measured 50 ms pauses during
+    # a 10,000-feature response, whose row stream allocates a tuple per feature).
+    gc.collect()
+    gc.freeze()
+    return app

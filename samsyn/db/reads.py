@@ -52,6 +52,36 @@ class Query:
         return None if row is None else row[0]
 
 
+def copy_out(conn: Reader, query: Query, params: dict[str, Any]) -> bytes:
+    """`COPY (query) TO STDOUT (FORMAT binary)` as one bytes object.
+
+    PostgreSQL sends a COPY stream as one message per row; psycopg's Copy iterator spends
+    ~5 us of Python per message, which dominated a 10,000-row response. This drains the
+    messages through the libpq connection directly (~1 us each). COPY takes no bind
+    parameters, so they are merged client-side, quoted by psycopg.
+    """
+    statement = psycopg.ClientCursor(conn).mogrify(
+        f"COPY ({query.sql}) TO STDOUT (FORMAT binary)", query.bind(params))
+    pgconn = conn.pgconn
+    result = pgconn.exec_(statement.encode())
+    if result.status != psycopg.pq.ExecStatus.COPY_OUT:
+        raise psycopg.errors.error_from_result(result, encoding=conn.info.encoding)
+    parts: list[bytes] = []
+    get = pgconn.get_copy_data
+    while True:
+        size, data = get(0)
+        if size < 0:  # -1: done, -2: error (reported by the final result)
+            break
+        parts.append(data)
+    error = None
+    while (final := pgconn.get_result()) is not None:
+        if final.status == psycopg.pq.ExecStatus.FATAL_ERROR and error is None:
+            error = psycopg.errors.error_from_result(final, encoding=conn.info.encoding)
+    if error is not None:
+        raise error
+    return b"".join(parts)
+
+
 def _dsn(url: str) -> str:
     return url.replace("postgresql+psycopg://", "postgresql://", 1)
 

@@ -1,12 +1,13 @@
 """The only module that builds SQL for geometries (the /api/v1/wfs/ GeoJSON view)."""
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from sqlalchemy import Text, bindparam, cast, func, literal, select
 
 from samsyn.db.models import Geometry
-from samsyn.db.reads import Query, Reader
+from samsyn.db.reads import Query, Reader, copy_out
 from samsyn.domain.sources.queries import source_exists
 
 # One row per feature: the gid, PostGIS's own GeoJSON text for the geometry (the legacy's
@@ -31,7 +32,18 @@ _RAW_ALL = Query(_RAW.limit(bindparam("limit")))
 _RAW_IN_BBOX = Query(_RAW.where(func.ST_Intersects(
     Geometry.geom, func.ST_MakeEnvelope(bindparam("minx"), bindparam("miny"), bindparam("maxx"),
                                         bindparam("maxy"), 4326))).limit(bindparam("limit")))
-RAW_IN_BBOX = _RAW_IN_BBOX  # what bench/api's bare endpoint runs
+# For a proper finite rectangle, a geometry whose bounding box lies inside it intersects it
+# (every non-empty geometry has a point in its box): the box test `@` answers first and GEOS
+# only sees the geometries that cross the rectangle's edges. 10,000 points: 46 ms -> 5 ms of
+# PostgreSQL. Degenerate, NaN or infinite boxes keep the plain ST_Intersects (its answers for
+# them are the legacy's: a zero-area box matched no point).
+_ENVELOPE = func.ST_MakeEnvelope(bindparam("minx"), bindparam("miny"), bindparam("maxx"),
+                                 bindparam("maxy"), 4326)
+_RAW_IN_BOX = Query(_RAW.where(
+    Geometry.geom.op("&&")(_ENVELOPE),
+    Geometry.geom.op("@")(_ENVELOPE) | func.ST_Intersects(Geometry.geom, _ENVELOPE),
+).limit(bindparam("limit")))
+RAW_IN_BBOX = _RAW_IN_BOX  # what bench/api's bare endpoint runs for its (proper) bbox
 
 __all__ = ["feature_copy", "feature_rows", "source_exists"]
 
@@ -41,8 +53,10 @@ def _params(source_id: int, bbox: tuple[float, float, float, float] | None,
     params: dict[str, Any] = {"source_id": source_id, "limit": limit}
     if bbox is None:
         return _RAW_ALL, params
-    params.update(minx=bbox[0], miny=bbox[1], maxx=bbox[2], maxy=bbox[3])
-    return _RAW_IN_BBOX, params
+    minx, miny, maxx, maxy = bbox
+    params.update(minx=minx, miny=miny, maxx=maxx, maxy=maxy)
+    proper = all(math.isfinite(v) for v in bbox) and minx != maxx and miny != maxy
+    return (_RAW_IN_BOX if proper else _RAW_IN_BBOX), params
 
 
 def feature_copy(conn: Reader, source_id: int, bbox: tuple[float, float, float, float] | None,
@@ -50,9 +64,7 @@ def feature_copy(conn: Reader, source_id: int, bbox: tuple[float, float, float, 
     """The feature rows as one PostgreSQL binary COPY stream (parameters bound client-side:
     COPY takes none)."""
     query, params = _params(source_id, bbox, limit)
-    with conn.cursor() as cur, cur.copy(f"COPY ({query.sql}) TO STDOUT (FORMAT binary)",
-                                        query.bind(params)) as copy:
-        return b"".join(copy)
+    return copy_out(conn, query, params)
 
 
 def feature_rows(conn: Reader, source_id: int, bbox: tuple[float, float, float, float] | None,
