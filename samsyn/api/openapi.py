@@ -276,10 +276,14 @@ ID_PARAMETER = Parameter(name="id", param_in="path", schema=Schema(type=OpenAPIT
 # Django's settings.LANGUAGES (the `?lang=` enum drf-spectacular documents for /api/schema/;
 # samsyn.domain.docs.service translates de and fr, the others answer English).
 DJANGO_LANGUAGES = (
-    "af ar ar-dz ast az be bg bn br bs ca cs cy da de dsb el en en-au en-gb eo es es-ar es-co "
-    "es-mx es-ni es-ve et eu fa fi fr fy ga gd gl he hi hr hsb hu hy ia id ig io is it ja ka kab "
-    "kk km kn ko ky lb lt lv mk ml mn mr ms my nb ne nl nn os pa pl pt pt-br ro ru sk sl sq sr "
-    "sr-latn sv sw ta te tg th tk tr tt udm uk ur uz vi zh-hans zh-hant").split()
+    "af", "ar", "ar-dz", "ast", "az", "be", "bg", "bn", "br", "bs", "ca", "cs", "cy", "da", "de",
+    "dsb", "el", "en", "en-au", "en-gb", "eo", "es", "es-ar", "es-co", "es-mx", "es-ni", "es-ve",
+    "et", "eu", "fa", "fi", "fr", "fy", "ga", "gd", "gl", "he", "hi", "hr", "hsb", "hu", "hy",
+    "ia", "id", "ig", "io", "is", "it", "ja", "ka", "kab", "kk", "km", "kn", "ko", "ky", "lb",
+    "lt", "lv", "mk", "ml", "mn", "mr", "ms", "my", "nb", "ne", "nl", "nn", "os", "pa", "pl", "pt",
+    "pt-br", "ro", "ru", "sk", "sl", "sq", "sr", "sr-latn", "sv", "sw", "ta", "te", "tg", "th",
+    "tk", "tr", "tt", "udm", "uk", "ur", "uz", "vi", "zh-hans", "zh-hant",
+)
 
 
 def _list_view(view: View, component: str) -> dict[str, Declared]:
