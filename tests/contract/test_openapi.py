@@ -26,18 +26,8 @@ from tests.conftest import REPO
 CONTRACT = REPO / "contract" / "openapi.json"
 
 # Differences the test knows of: (where) -> (samsyn's value, the contract's value). Each must
-# still be there (so that a fix removes its entry) and nothing else may differ.
-_PROFILE_CODE = "API endpoint for retrieving and updating the authenticated user's profile."
-_PROFILE_LEGACY = ("API endpoint for retrieving and updating the current user's profile.\n\n"
-                   "GET: Retrieve the current user's profile\n"
-                   "PUT/PATCH: Update the current user's profile")
-KNOWN_DIFFERENCES: dict[str, tuple[Any, Any]] = {
-    # samsyn.domain.accounts.routes.USER_PROFILE.description is not the legacy's docstring
-    # (which the contract shows; no OPTIONS of the view was recorded with a user): the View,
-    # and so an authenticated OPTIONS /api/v1/user-profile/, should carry the legacy text.
-    f"/api/v1/user-profile/ {method} description": (_PROFILE_CODE, _PROFILE_LEGACY)
-    for method in ("get", "put", "patch")
-}
+# still be there (so that a fix removes its entry) and nothing else may differ. None today.
+KNOWN_DIFFERENCES: dict[str, tuple[Any, Any]] = {}
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,9 @@ from samsyn.settings import get_settings
 
 USER_PROFILE = View(
     name="User Profile",
-    description="API endpoint for retrieving and updating the authenticated user's profile.",
+    description="API endpoint for retrieving and updating the current user's profile.\n\nGET: "
+                "Retrieve the current user's profile\nPUT/PATCH: Update the current user's "
+                "profile",
     allow=("GET", "PUT", "PATCH", "HEAD", "OPTIONS"),
     auth_required=True,
     actions={"PUT": metadata(schemas.PROFILE_FIELDS)},
