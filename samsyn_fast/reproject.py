@@ -85,13 +85,17 @@ def _webmerc(xy: np.ndarray, inverse: bool) -> np.ndarray:
 
 
 def _pyproj_transform(xy: np.ndarray, src: CrsLike, dst: CrsLike) -> np.ndarray:
-    # pyproj wants separate contiguous x and y buffers and releases the GIL inside transform().
-    x = xy[:, 0].copy()
-    y = xy[:, 1].copy()
-    n = x.shape[0]
+    n = xy.shape[0]
+    out = np.empty((n, 2), dtype=np.float64)
 
     def run(lo: int, hi: int) -> None:
-        _transformer(src, dst).transform(x[lo:hi], y[lo:hi], inplace=True, errcheck=False)
+        # pyproj wants separate contiguous x and y buffers; the column copies and the
+        # write-back run in the worker too (numpy and PROJ both release the GIL).
+        x = xy[lo:hi, 0].copy()
+        y = xy[lo:hi, 1].copy()
+        _transformer(src, dst).transform(x, y, inplace=True, errcheck=False)
+        out[lo:hi, 0] = x
+        out[lo:hi, 1] = y
 
     if n < _MIN_PARALLEL:
         run(0, n)
@@ -102,7 +106,7 @@ def _pyproj_transform(xy: np.ndarray, src: CrsLike, dst: CrsLike) -> np.ndarray:
                    for lo, hi in zip(bounds[:-1], bounds[1:]) if hi > lo]
         for f in futures:
             f.result()
-    return np.column_stack((x, y))
+    return out
 
 
 def reproject(coords: np.ndarray, src_crs: CrsLike, dst_crs: CrsLike) -> np.ndarray:
