@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from samsyn.api.compat import views
+from litestar.params import FromPath, RawBody
 from litestar import Request, Response, route
 from sqlalchemy.orm import Session
 
@@ -60,7 +61,7 @@ def list_route(path: str, res: Resource) -> Any:
 
     handlers = {"GET": list_, "POST": create}
 
-    def handler(request: Request[Any, Any, Any], body: bytes) -> Response[Any]:
+    def handler(request: Request[Any, Any, Any], body: RawBody) -> Response[Any]:
         return dispatch(request, body, view, handlers, session_factory=reader,
                         secret=get_settings().secret_key)
 
@@ -74,7 +75,7 @@ def detail_route(path: str, res: Resource) -> Any:
     """GET/PUT/PATCH/DELETE on `<path>{pk}/`; a pk that is not `[0-9]+` is Django's HTML 404."""
     view = res.detail_view
 
-    def handler(request: Request[Any, Any, Any], body: bytes, pk: str) -> Response[Any]:
+    def handler(request: Request[Any, Any, Any], body: RawBody, pk: FromPath[str]) -> Response[Any]:
         try:
             object_id = views.path_pk(pk)
         except views.PathNotFound:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from litestar.params import FromPath, RawBody
 from litestar import Request, Response, route
 
 from samsyn.api.compat import views, wire
@@ -45,7 +46,7 @@ def _update(call: Call, partial: bool) -> Response[Any]:
 
 @route("/api/v1/user-profile/", http_method=views.ALL_METHODS, sync_to_thread=views.SYNC_TO_THREAD,
        operation_class=LegacyOperation)
-def user_profile(request: Request[Any, Any, Any], body: bytes) -> Response[Any]:
+def user_profile(request: Request[Any, Any, Any], body: RawBody) -> Response[Any]:
     """GET/PUT/PATCH the authenticated user's profile."""
     return dispatch(request, body, USER_PROFILE,
                     {"GET": _retrieve, "PUT": lambda c: _update(c, False),
@@ -165,7 +166,7 @@ def _auth_reader() -> Any:
     return reader()
 
 
-def _dispatch(request: Request[Any, Any, Any], body: bytes, view: View,
+def _dispatch(request: Request[Any, Any, Any], body: RawBody, view: View,
               handlers: dict[str, Any]) -> Response[Any]:
     return dispatch(request, body, view, handlers, session_factory=_auth_reader,
                     secret=_secret())
@@ -181,7 +182,7 @@ def _login(call: Call) -> Response[Any]:
 
 @route("/api/rest-auth/login/", http_method=views.ALL_METHODS, sync_to_thread=views.HASHING_TO_THREAD,
        operation_class=LegacyOperation)
-def rest_auth_login(request: Request[Any, Any, Any], body: bytes) -> Response[Any]:
+def rest_auth_login(request: Request[Any, Any, Any], body: RawBody) -> Response[Any]:
     """dj-rest-auth LoginView: a DRF token key plus Django session/CSRF cookies."""
     return _dispatch(request, body, LOGIN, {"POST": _login})
 
@@ -197,7 +198,7 @@ def _logout(call: Call) -> Response[Any]:
 
 @route("/api/rest-auth/logout/", http_method=views.ALL_METHODS, sync_to_thread=views.SYNC_TO_THREAD,
        operation_class=LegacyOperation)
-def rest_auth_logout(request: Request[Any, Any, Any], body: bytes) -> Response[Any]:
+def rest_auth_logout(request: Request[Any, Any, Any], body: RawBody) -> Response[Any]:
     """dj-rest-auth LogoutView (POST only; GET is listed in Allow but answers 405)."""
     return _dispatch(request, body, LOGOUT, {"POST": _logout})
 
@@ -217,7 +218,7 @@ def _user_update(call: Call, partial: bool) -> Response[Any]:
 
 @route("/api/rest-auth/user/", http_method=views.ALL_METHODS, sync_to_thread=views.SYNC_TO_THREAD,
        operation_class=LegacyOperation)
-def rest_auth_user(request: Request[Any, Any, Any], body: bytes) -> Response[Any]:
+def rest_auth_user(request: Request[Any, Any, Any], body: RawBody) -> Response[Any]:
     """dj-rest-auth UserDetailsView."""
     return _dispatch(request, body, USER_DETAILS,
                      {"GET": _user_get, "PUT": lambda c: _user_update(c, False),
@@ -237,7 +238,7 @@ def _password_change(call: Call) -> Response[Any]:
 
 @route("/api/rest-auth/password/change/", http_method=views.ALL_METHODS, sync_to_thread=views.HASHING_TO_THREAD,
        operation_class=LegacyOperation)
-def rest_auth_password_change(request: Request[Any, Any, Any], body: bytes) -> Response[Any]:
+def rest_auth_password_change(request: Request[Any, Any, Any], body: RawBody) -> Response[Any]:
     """dj-rest-auth PasswordChangeView."""
     return _dispatch(request, body, PASSWORD_CHANGE, {"POST": _password_change})
 
@@ -251,7 +252,7 @@ def _password_reset(call: Call) -> Response[Any]:
 
 @route("/api/rest-auth/password/reset/", http_method=views.ALL_METHODS, sync_to_thread=views.SYNC_TO_THREAD,
        operation_class=LegacyOperation)
-def rest_auth_password_reset(request: Request[Any, Any, Any], body: bytes) -> Response[Any]:
+def rest_auth_password_reset(request: Request[Any, Any, Any], body: RawBody) -> Response[Any]:
     """dj-rest-auth PasswordResetView (mails a working link: DESIGN.md §1.4)."""
     return _dispatch(request, body, PASSWORD_RESET, {"POST": _password_reset})
 
@@ -268,7 +269,7 @@ def _password_reset_confirm(call: Call) -> Response[Any]:
        sync_to_thread=views.HASHING_TO_THREAD,
        operation_class=LegacyOperation)
 def rest_auth_password_reset_confirm(request: Request[Any, Any, Any],
-                                     body: bytes) -> Response[Any]:
+                                     body: RawBody) -> Response[Any]:
     """dj-rest-auth PasswordResetConfirmView."""
     return _dispatch(request, body, PASSWORD_RESET_CONFIRM, {"POST": _password_reset_confirm})
 
@@ -283,7 +284,7 @@ def _register(call: Call) -> Response[Any]:
 
 @route("/api/rest-auth/registration/", http_method=views.ALL_METHODS, sync_to_thread=views.HASHING_TO_THREAD,
        operation_class=LegacyOperation)
-def rest_auth_registration(request: Request[Any, Any, Any], body: bytes) -> Response[Any]:
+def rest_auth_registration(request: Request[Any, Any, Any], body: RawBody) -> Response[Any]:
     """dj-rest-auth RegisterView: 204, the user logged in by session (no token)."""
     return _dispatch(request, body, REGISTER, {"POST": _register})
 
@@ -297,7 +298,7 @@ def _verify_email(call: Call) -> Response[Any]:
 @route("/api/rest-auth/registration/verify-email/", http_method=views.ALL_METHODS,
        sync_to_thread=views.SYNC_TO_THREAD,
        operation_class=LegacyOperation)
-def rest_auth_verify_email(request: Request[Any, Any, Any], body: bytes) -> Response[Any]:
+def rest_auth_verify_email(request: Request[Any, Any, Any], body: RawBody) -> Response[Any]:
     """dj-rest-auth VerifyEmailView."""
     return _dispatch(request, body, VERIFY_EMAIL, {"POST": _verify_email})
 
@@ -311,7 +312,7 @@ def _resend_email(call: Call) -> Response[Any]:
 @route("/api/rest-auth/registration/resend-email/", http_method=views.ALL_METHODS,
        sync_to_thread=views.SYNC_TO_THREAD,
        operation_class=LegacyOperation)
-def rest_auth_resend_email(request: Request[Any, Any, Any], body: bytes) -> Response[Any]:
+def rest_auth_resend_email(request: Request[Any, Any, Any], body: RawBody) -> Response[Any]:
     """dj-rest-auth ResendEmailVerificationView."""
     return _dispatch(request, body, RESEND_EMAIL, {"POST": _resend_email})
 
@@ -346,7 +347,7 @@ def _html_view(request: Request[Any, Any, Any], methods: tuple[str, ...]) -> Res
 @route("/api/rest-auth/registration/account-confirm-email/{key:str}/",
        http_method=views.ALL_METHODS, sync_to_thread=views.SYNC_TO_THREAD,
        include_in_schema=False)
-def account_confirm_email(request: Request[Any, Any, Any], key: str) -> Response[Any]:
+def account_confirm_email(request: Request[Any, Any, Any], key: FromPath[str]) -> Response[Any]:
     """The link of the confirmation mail: confirms the address (allauth ConfirmEmailView)."""
     early = _html_view(request, ("GET", "POST", "HEAD", "OPTIONS"))
     if early is not None:
@@ -379,7 +380,7 @@ def account_email_verification_sent(request: Request[Any, Any, Any]) -> Response
 @route("/api/rest-auth/password/reset/confirm/{uid:str}/{token:str}/",
        http_method=views.ALL_METHODS, sync_to_thread=views.SYNC_TO_THREAD,
        include_in_schema=False)
-def password_reset_link(request: Request[Any, Any, Any], uid: str, token: str) -> Response[Any]:
+def password_reset_link(request: Request[Any, Any, Any], uid: FromPath[str], token: FromPath[str]) -> Response[Any]:
     """The link of the reset mail: a form that posts to the reset-confirm endpoint."""
     early = _html_view(request, ("GET", "HEAD", "OPTIONS"))
     if early is not None:

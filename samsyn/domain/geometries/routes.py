@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from litestar.params import RawBody
 from litestar import Request, Response, route
 
 from samsyn.api.compat import views, wire
@@ -32,7 +33,7 @@ def _get(call: Call) -> Response[Any]:
 
 @route("/api/v1/wfs/", http_method=views.ALL_METHODS, sync_to_thread=views.SYNC_TO_THREAD,
        operation_class=LegacyOperation)
-def geometry_api(request: Request[Any, Any, Any], body: bytes) -> Response[Any]:
+def geometry_api(request: Request[Any, Any, Any], body: RawBody) -> Response[Any]:
     """GET: the geometries of one source as a GeoJSON FeatureCollection."""
     return dispatch(request, body, GEOMETRY_API, {"GET": _get}, session_factory=reader,
                     secret=get_settings().secret_key)
