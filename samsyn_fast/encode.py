@@ -1,4 +1,5 @@
 """Encoders over ragged buffers: EWKB + PGCOPY framing for loads, (E)WKB -> GeoJSON for the API."""
+
 from __future__ import annotations
 
 import sys
@@ -21,8 +22,9 @@ def _i64(a: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(a, dtype=np.int64)
 
 
-def encode_ewkb(buffers: GeometryBuffers, srid: int = 4326,
-                include_z: bool = False) -> tuple[np.ndarray, np.ndarray]:
+def encode_ewkb(
+    buffers: GeometryBuffers, srid: int = 4326, include_z: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
     """Little-endian EWKB with the SRID flag for every geometry of `buffers`.
 
     Point, MultiPoint, MultiLineString and MultiPolygon are written as the buffers hold them
@@ -49,10 +51,16 @@ def encode_ewkb(buffers: GeometryBuffers, srid: int = 4326,
         if buffers.z is None:
             raise ValueError("include_z=True but the buffers have no z")
         z = np.ascontiguousarray(buffers.z, dtype=np.float64)
-    goff, roff, poff = _i64(buffers.geom_offsets), _i64(buffers.ring_offsets), _i64(buffers.polygon_offsets)
+    goff, roff, poff = (
+        _i64(buffers.geom_offsets),
+        _i64(buffers.ring_offsets),
+        _i64(buffers.polygon_offsets),
+    )
     null = np.ascontiguousarray(buffers.null, dtype=bool).view(np.uint8)
     _check_offsets(kind, coords.shape[0], goff, roff, poff, null)
-    status, where, data, offsets = _encode.encode_ewkb(kind, coords, z, goff, roff, poff, null, int(srid))
+    status, where, data, offsets = _encode.encode_ewkb(
+        kind, coords, z, goff, roff, poff, null, int(srid)
+    )
     raise_for_status(status, where=f"geometry {where}")
     return data, offsets
 
@@ -60,7 +68,13 @@ def encode_ewkb(buffers: GeometryBuffers, srid: int = 4326,
 def _check_offsets(kind, n, goff, roff, poff, null) -> None:
     # The kernel trusts its offsets; check them here once, vectorised.
     def monotonic(off, end, name):
-        if off.ndim != 1 or off.shape[0] < 1 or off[0] != 0 or off[-1] > end or np.any(np.diff(off) < 0):
+        if (
+            off.ndim != 1
+            or off.shape[0] < 1
+            or off[0] != 0
+            or off[-1] > end
+            or np.any(np.diff(off) < 0)
+        ):
             raise KernelError(1, where=name)
 
     if null.shape[0] != goff.shape[0] - 1:
@@ -101,8 +115,9 @@ def _crs_table(crs_names: Mapping[int, str] | None):
     return srids, np.ascontiguousarray(names), offsets
 
 
-def wkb_to_geojson(wkb, offsets: np.ndarray,
-                   crs_names: Mapping[int, str] | None = None) -> tuple[bytes, np.ndarray]:
+def wkb_to_geojson(
+    wkb, offsets: np.ndarray, crs_names: Mapping[int, str] | None = None
+) -> tuple[bytes, np.ndarray]:
     """GeoJSON geometry objects for concatenated (E)WKB values, as the legacy API rendered them.
 
     Byte-identical to `json.dumps(json.loads(ST_AsGeoJSON(geom)), separators=(",", ":"))` on
@@ -132,13 +147,15 @@ def wkb_to_geojson(wkb, offsets: np.ndarray,
         raise KernelError(1, where="offsets")
     srids, names, name_offsets = _crs_table(crs_names)
     status, where, text, text_offsets = _encode.wkb_to_geojson(
-        data if data.shape[0] else np.zeros(1, np.uint8), off, srids, names, name_offsets)
+        data if data.shape[0] else np.zeros(1, np.uint8), off, srids, names, name_offsets
+    )
     raise_for_status(status, where=f"geometry {where}")
     return text, text_offsets
 
 
-def buffers_to_geojson(buffers: GeometryBuffers, srid: int = 4326,
-                       crs_names: Mapping[int, str] | None = None) -> tuple[bytes, np.ndarray]:
+def buffers_to_geojson(
+    buffers: GeometryBuffers, srid: int = 4326, crs_names: Mapping[int, str] | None = None
+) -> tuple[bytes, np.ndarray]:
     """GeoJSON of GeometryBuffers, formatted as wkb_to_geojson (null shapes give zero bytes)."""
     data, offsets = encode_ewkb(buffers, srid=srid, include_z=buffers.z is not None)
     return wkb_to_geojson(data, offsets, crs_names)

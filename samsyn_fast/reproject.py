@@ -1,11 +1,12 @@
 """Reprojection of ragged coordinate buffers: closed form for 4326 <-> 3857, pyproj on 2 threads otherwise."""
+
 from __future__ import annotations
 
 import dataclasses
 import functools
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from typing import Union
+from itertools import pairwise
 
 import numpy as np
 import pyproj
@@ -14,7 +15,7 @@ from samsyn_fast import _reproject
 from samsyn_fast.buffers import GeometryBuffers
 from samsyn_fast.errors import KernelError
 
-CrsLike = Union[int, str, pyproj.CRS]
+CrsLike = int | str | pyproj.CRS
 
 _NAN_COORD = 7  # Status.NAN_COORD in _status.pxd
 _THREADS = 2
@@ -56,8 +57,10 @@ def _transformer(src: CrsLike, dst: CrsLike) -> pyproj.Transformer:
     cache = getattr(_local, "transformers", None)
     if cache is None:
         cache = _local.transformers = {}
-    key = (src if not isinstance(src, pyproj.CRS) else src.to_wkt(),
-           dst if not isinstance(dst, pyproj.CRS) else dst.to_wkt())
+    key = (
+        src if not isinstance(src, pyproj.CRS) else src.to_wkt(),
+        dst if not isinstance(dst, pyproj.CRS) else dst.to_wkt(),
+    )
     tr = cache.get(key)
     if tr is None:
         tr = cache[key] = pyproj.Transformer.from_crs(_crs(src), _crs(dst), always_xy=True)
@@ -102,8 +105,7 @@ def _pyproj_transform(xy: np.ndarray, src: CrsLike, dst: CrsLike) -> np.ndarray:
     else:
         # Several chunks per thread so a busy core does not leave the other idle at the end.
         bounds = np.linspace(0, n, 4 * _THREADS + 1).astype(np.int64)
-        futures = [_pool().submit(run, int(lo), int(hi))
-                   for lo, hi in zip(bounds[:-1], bounds[1:]) if hi > lo]
+        futures = [_pool().submit(run, int(lo), int(hi)) for lo, hi in pairwise(bounds) if hi > lo]
         for f in futures:
             f.result()
     return out
@@ -137,10 +139,13 @@ def reproject(coords: np.ndarray, src_crs: CrsLike, dst_crs: CrsLike) -> np.ndar
     _check_finite(xy)
     if src is not None and src == dst:
         return xy.copy()
-    return _pyproj_transform(xy, src if src is not None else src_crs,
-                             dst if dst is not None else dst_crs)
+    return _pyproj_transform(
+        xy, src if src is not None else src_crs, dst if dst is not None else dst_crs
+    )
 
 
-def reproject_buffers(buffers: GeometryBuffers, src_crs: CrsLike, dst_crs: CrsLike) -> GeometryBuffers:
+def reproject_buffers(
+    buffers: GeometryBuffers, src_crs: CrsLike, dst_crs: CrsLike
+) -> GeometryBuffers:
     """The same buffers with `coords` reprojected (offsets, z and nulls shared, not copied)."""
     return dataclasses.replace(buffers, coords=reproject(buffers.coords, src_crs, dst_crs))

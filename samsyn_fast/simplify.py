@@ -1,4 +1,5 @@
 """Douglas-Peucker over ragged buffers, identical to shapely.simplify(..., preserve_topology=False)."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -35,8 +36,9 @@ def _tolerance(tolerance: float) -> float:
     return tol
 
 
-def simplify_lines(coords: np.ndarray, offsets: np.ndarray,
-                   tolerance: float) -> tuple[np.ndarray, np.ndarray]:
+def simplify_lines(
+    coords: np.ndarray, offsets: np.ndarray, tolerance: float
+) -> tuple[np.ndarray, np.ndarray]:
     """Douglas-Peucker every line part, exactly as GEOS (shapely.simplify, preserve_topology=False).
 
     Each part keeps both endpoints (also when closed); a vertex survives iff its distance to the
@@ -56,7 +58,8 @@ def simplify_lines(coords: np.ndarray, offsets: np.ndarray,
         ValueError: on a bad shape or a negative/NaN tolerance.
     """
     status, out, out_off = _simplify.simplify_lines(
-        _coords(coords), _offsets(offsets, "offsets"), _tolerance(tolerance), _THREADS)
+        _coords(coords), _offsets(offsets, "offsets"), _tolerance(tolerance), _THREADS
+    )
     raise_for_status(status, where="offsets")
     return out, out_off
 
@@ -70,7 +73,7 @@ def _polygon_parts(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """
     parts, index = shapely.get_parts(geoms, return_index=True)
     while True:
-        nested = shapely.get_type_id(parts) >= 4          # Multi* and GeometryCollection
+        nested = shapely.get_type_id(parts) >= 4  # Multi* and GeometryCollection
         if not nested.any():
             break
         sub, sub_index = shapely.get_parts(parts[nested], return_index=True)
@@ -90,20 +93,26 @@ def _repair(coords, ring_offsets, polygon_offsets, geom_offsets, tol, result):
     if redo.size == 0:
         return out, roff, poff, goff
     original = shapely.from_ragged_array(
-        GeometryType.MULTIPOLYGON, coords, (ring_offsets, polygon_offsets, geom_offsets))
+        GeometryType.MULTIPOLYGON, coords, (ring_offsets, polygon_offsets, geom_offsets)
+    )
     fixed = shapely.simplify(original[redo], tol, preserve_topology=False)
     # GEOS may answer a Polygon, a MultiPolygon or an empty geometry: store all as multipolygons.
     parts, index = _polygon_parts(fixed)
-    as_multi = np.array([shapely.multipolygons(parts[index == i]) for i in range(redo.size)],
-                        dtype=object)
+    as_multi = np.array(
+        [shapely.multipolygons(parts[index == i]) for i in range(redo.size)], dtype=object
+    )
     rough[redo] = as_multi
     _, out, (roff, poff, goff) = shapely.to_ragged_array(rough)
     return np.ascontiguousarray(out, dtype=np.float64), roff, poff, goff
 
 
-def simplify_polygons(coords: np.ndarray, ring_offsets: np.ndarray, polygon_offsets: np.ndarray,
-                      tolerance: float, geom_offsets: np.ndarray | None = None,
-                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def simplify_polygons(
+    coords: np.ndarray,
+    ring_offsets: np.ndarray,
+    polygon_offsets: np.ndarray,
+    tolerance: float,
+    geom_offsets: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Douglas-Peucker polygons exactly as GEOS (shapely.simplify, preserve_topology=False).
 
     Rings are simplified as rings (the start vertex may go), rings left with < 4 points are
@@ -129,8 +138,11 @@ def simplify_polygons(coords: np.ndarray, ring_offsets: np.ndarray, polygon_offs
     xy = _coords(coords)
     roff = _offsets(ring_offsets, "ring_offsets")
     poff = _offsets(polygon_offsets, "polygon_offsets")
-    goff = (np.arange(poff.shape[0], dtype=np.int64) if geom_offsets is None
-            else _offsets(geom_offsets, "geom_offsets"))
+    goff = (
+        np.arange(poff.shape[0], dtype=np.int64)
+        if geom_offsets is None
+        else _offsets(geom_offsets, "geom_offsets")
+    )
     tol = _tolerance(tolerance)
     status, *result = _simplify.simplify_polygons(xy, roff, poff, goff, tol)
     raise_for_status(status, where="offsets")
@@ -151,10 +163,20 @@ def simplify_buffers(buffers: GeometryBuffers, tolerance: float) -> GeometryBuff
         return dataclasses.replace(buffers, coords=coords, ring_offsets=ring_offsets, z=None)
     if kind == "MultiPolygon":
         coords, roff, poff, goff = simplify_polygons(
-            buffers.coords, buffers.ring_offsets, buffers.polygon_offsets, tolerance,
-            geom_offsets=buffers.geom_offsets)
-        return dataclasses.replace(buffers, coords=coords, ring_offsets=roff,
-                                   polygon_offsets=poff, geom_offsets=goff, z=None)
+            buffers.coords,
+            buffers.ring_offsets,
+            buffers.polygon_offsets,
+            tolerance,
+            geom_offsets=buffers.geom_offsets,
+        )
+        return dataclasses.replace(
+            buffers,
+            coords=coords,
+            ring_offsets=roff,
+            polygon_offsets=poff,
+            geom_offsets=goff,
+            z=None,
+        )
     raise KernelError(5, where=f"geometry_type {kind!r}")
 
 

@@ -1,4 +1,5 @@
 """samsyn_fast.encode against PostGIS 3.3 (ST_AsGeoJSON + Python json, ST_GeomFromEWKB, binary COPY) and shapely."""
+
 from __future__ import annotations
 
 import json
@@ -13,8 +14,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from samsyn_fast.buffers import GeometryBuffers
-from samsyn_fast.encode import (buffers_to_geojson, encode_ewkb, pgcopy_binary, pgcopy_fields,
-                                wkb_to_geojson)
+from samsyn_fast.encode import (
+    buffers_to_geojson,
+    encode_ewkb,
+    pgcopy_binary,
+    pgcopy_fields,
+    wkb_to_geojson,
+)
 from samsyn_fast.errors import KernelError
 
 PG = "host=127.0.0.1 port=5432 user=postgres"
@@ -41,7 +47,7 @@ def _legacy(text: str) -> bytes:
 
 
 def _split(text: bytes, offsets: np.ndarray) -> list[bytes]:
-    return [text[offsets[i]:offsets[i + 1]] for i in range(len(offsets) - 1)]
+    return [text[offsets[i] : offsets[i + 1]] for i in range(len(offsets) - 1)]
 
 
 def _concat(values: list[bytes]) -> tuple[bytes, np.ndarray]:
@@ -54,8 +60,11 @@ def _postgis_rows(pg, ewkt: list[str]):
     refuses ST_AsGeoJSON (e.g. a collection inside a collection)."""
     rows = []
     for t in ewkt:
-        binaries = pg.execute("SELECT ST_AsEWKB(g), ST_AsBinary(g), ST_AsEWKB(g, 'XDR'), ST_AsBinary(g, 'XDR') "
-                              "FROM ST_GeomFromEWKT(%s) AS g", (t,)).fetchone()
+        binaries = pg.execute(
+            "SELECT ST_AsEWKB(g), ST_AsBinary(g), ST_AsEWKB(g, 'XDR'), ST_AsBinary(g, 'XDR') "
+            "FROM ST_GeomFromEWKT(%s) AS g",
+            (t,),
+        ).fetchone()
         try:
             text = pg.execute("SELECT ST_AsGeoJSON(ST_GeomFromEWKT(%s))", (t,)).fetchone()[0]
         except psycopg.errors.InternalError_:
@@ -68,7 +77,7 @@ def _check_against_postgis(pg, ewkt: list[str]) -> None:
     rows = _postgis_rows(pg, ewkt)
     for column in (1, 2, 3, 4):
         for r, t in zip(rows, ewkt):
-            if r[0] is None:      # the legacy API failed here; so does the writer
+            if r[0] is None:  # the legacy API failed here; so does the writer
                 with pytest.raises(KernelError):
                     wkb_to_geojson(r[column], np.array([0, len(r[column])]))
         ok = [r for r in rows if r[0] is not None]
@@ -77,7 +86,7 @@ def _check_against_postgis(pg, ewkt: list[str]) -> None:
         got = _split(text, text_offsets)
         for g, r, t in zip(got, ok, [t for r, t in zip(rows, ewkt) if r[0] is not None]):
             want = json.loads(r[0])
-            if column in (2, 4):   # ISO WKB carries no SRID, so no "crs" member can come back
+            if column in (2, 4):  # ISO WKB carries no SRID, so no "crs" member can come back
                 want.pop("crs", None)
             assert g == json.dumps(want, separators=(",", ":")).encode(), (t, column)
 
@@ -88,11 +97,28 @@ coord = st.one_of(
     st.floats(-180, 180),
     st.floats(-2.1e7, 2.1e7),
     st.floats(allow_nan=False, allow_infinity=False),
-    st.integers(-(2 ** 40), 2 ** 40).map(lambda k: k / 2 ** 10),
-    st.integers(-10 ** 12, 10 ** 12).map(lambda k: k / 1e9 + 5e-10),
+    st.integers(-(2**40), 2**40).map(lambda k: k / 2**10),
+    st.integers(-(10**12), 10**12).map(lambda k: k / 1e9 + 5e-10),
     st.decimals(-1e6, 1e6, places=12, allow_nan=False, allow_infinity=False).map(float),
-    st.sampled_from([0.0, -0.0, 1e-8, -1e-8, 1.00000001e-8, 9.999999e-9, 1e15, 999999999999999.9,
-                     1e16, 4194304.0, 4194303.9999999995, 1e-4, 9.9999e-5, 5e-324, 1e308]),
+    st.sampled_from(
+        [
+            0.0,
+            -0.0,
+            1e-8,
+            -1e-8,
+            1.00000001e-8,
+            9.999999e-9,
+            1e15,
+            999999999999999.9,
+            1e16,
+            4194304.0,
+            4194303.9999999995,
+            1e-4,
+            9.9999e-5,
+            5e-324,
+            1e308,
+        ]
+    ),
 )
 pt = st.tuples(coord, coord)
 
@@ -108,23 +134,45 @@ def _ring(points):
 point = pt.map(lambda p: f"POINT({_pts([p])})")
 line = st.lists(pt, min_size=2, max_size=6).map(lambda ps: f"LINESTRING({_pts(ps)})")
 polygon = st.lists(st.lists(pt, min_size=3, max_size=5), min_size=1, max_size=3).map(
-    lambda rings: "POLYGON(" + ", ".join(_ring(r) for r in rings) + ")")
-empty = st.sampled_from(["POINT EMPTY", "LINESTRING EMPTY", "POLYGON EMPTY", "MULTIPOINT EMPTY",
-                         "MULTILINESTRING EMPTY", "MULTIPOLYGON EMPTY", "GEOMETRYCOLLECTION EMPTY"])
+    lambda rings: "POLYGON(" + ", ".join(_ring(r) for r in rings) + ")"
+)
+empty = st.sampled_from(
+    [
+        "POINT EMPTY",
+        "LINESTRING EMPTY",
+        "POLYGON EMPTY",
+        "MULTIPOINT EMPTY",
+        "MULTILINESTRING EMPTY",
+        "MULTIPOLYGON EMPTY",
+        "GEOMETRYCOLLECTION EMPTY",
+    ]
+)
 z_point = st.tuples(coord, coord, coord).map(lambda p: f"POINT Z ({p[0]!r} {p[1]!r} {p[2]!r})")
-m_line = st.tuples(coord, coord, coord).map(lambda p: f"LINESTRING M (0 0 1, {p[0]!r} {p[1]!r} {p[2]!r})")
-simple = st.one_of(point, line, polygon, empty)   # 2D: collections cannot mix dimensions
+m_line = st.tuples(coord, coord, coord).map(
+    lambda p: f"LINESTRING M (0 0 1, {p[0]!r} {p[1]!r} {p[2]!r})"
+)
+simple = st.one_of(point, line, polygon, empty)  # 2D: collections cannot mix dimensions
 multi = st.one_of(
-    st.lists(pt, min_size=1, max_size=4).map(lambda ps: "MULTIPOINT(" + ", ".join(f"({_pts([p])})" for p in ps) + ")"),
-    st.lists(line, min_size=1, max_size=3).map(lambda ls: "MULTILINESTRING(" + ", ".join(l[10:] for l in ls) + ")"),
-    st.lists(polygon, min_size=1, max_size=3).map(lambda ps: "MULTIPOLYGON(" + ", ".join(p[7:] for p in ps) + ")"),
+    st.lists(pt, min_size=1, max_size=4).map(
+        lambda ps: "MULTIPOINT(" + ", ".join(f"({_pts([p])})" for p in ps) + ")"
+    ),
+    st.lists(line, min_size=1, max_size=3).map(
+        lambda ls: "MULTILINESTRING(" + ", ".join(l[10:] for l in ls) + ")"
+    ),
+    st.lists(polygon, min_size=1, max_size=3).map(
+        lambda ps: "MULTIPOLYGON(" + ", ".join(p[7:] for p in ps) + ")"
+    ),
 )
 collection = st.lists(st.one_of(simple, multi), min_size=0, max_size=3).map(
-    lambda gs: "GEOMETRYCOLLECTION(" + ", ".join(gs) + ")" if gs else "GEOMETRYCOLLECTION EMPTY")
+    lambda gs: "GEOMETRYCOLLECTION(" + ", ".join(gs) + ")" if gs else "GEOMETRYCOLLECTION EMPTY"
+)
 nested = st.lists(st.one_of(simple, collection), min_size=1, max_size=3).map(
-    lambda gs: "GEOMETRYCOLLECTION(" + ", ".join(gs) + ")")
-geometry = st.tuples(st.sampled_from(["", "SRID=4326;", "SRID=3857;", "SRID=0;", "SRID=2154;"]),
-                     st.one_of(simple, multi, collection, nested, z_point, m_line)).map("".join)
+    lambda gs: "GEOMETRYCOLLECTION(" + ", ".join(gs) + ")"
+)
+geometry = st.tuples(
+    st.sampled_from(["", "SRID=4326;", "SRID=3857;", "SRID=0;", "SRID=2154;"]),
+    st.one_of(simple, multi, collection, nested, z_point, m_line),
+).map("".join)
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -137,16 +185,23 @@ def test_geojson_matches_postgis_then_python_json(pg, ewkt):
 def test_geojson_bulk_random_numbers_match_postgis(pg):
     rng = np.random.default_rng(20261122)
     n = 20_000
-    values = np.concatenate([
-        rng.uniform(-180, 180, n), rng.uniform(-2.1e7, 2.1e7, n),
-        np.array([round(v, d) for v, d in zip(rng.uniform(-180, 180, n), rng.integers(0, 12, n))]),
-        rng.standard_normal(n) * 10.0 ** rng.integers(-12, 20, n),
-        rng.integers(-10 ** 9, 10 ** 9, n) / 2.0 ** rng.integers(0, 40, n),
-    ])
+    values = np.concatenate(
+        [
+            rng.uniform(-180, 180, n),
+            rng.uniform(-2.1e7, 2.1e7, n),
+            np.array(
+                [round(v, d) for v, d in zip(rng.uniform(-180, 180, n), rng.integers(0, 12, n))]
+            ),
+            rng.standard_normal(n) * 10.0 ** rng.integers(-12, 20, n),
+            rng.integers(-(10**9), 10**9, n) / 2.0 ** rng.integers(0, 40, n),
+        ]
+    )
     xy = values.reshape(-1, 2)
-    rows = pg.execute("SELECT ST_AsGeoJSON(ST_MakePoint(x, y)), ST_AsEWKB(ST_MakePoint(x, y)) "
-                      "FROM unnest(%s::float8[], %s::float8[]) WITH ORDINALITY AS u(x, y, o) ORDER BY o",
-                      (xy[:, 0].tolist(), xy[:, 1].tolist())).fetchall()
+    rows = pg.execute(
+        "SELECT ST_AsGeoJSON(ST_MakePoint(x, y)), ST_AsEWKB(ST_MakePoint(x, y)) "
+        "FROM unnest(%s::float8[], %s::float8[]) WITH ORDINALITY AS u(x, y, o) ORDER BY o",
+        (xy[:, 0].tolist(), xy[:, 1].tolist()),
+    ).fetchall()
     data, offsets = _concat([bytes(r[1]) for r in rows])
     text, text_offsets = wkb_to_geojson(data, offsets)
     got = _split(text, text_offsets)
@@ -155,15 +210,27 @@ def test_geojson_bulk_random_numbers_match_postgis(pg):
 
 
 def test_geojson_special_values_and_crs_names(pg):
-    _check_against_postgis(pg, ["POINT(1 2)", "SRID=3857;POINT(0.1 -0.0)", "POINT(1e20 -1e-20)",
-                                "POINT ZM (1 2 3 4)", "SRID=3857;GEOMETRYCOLLECTION(POINT(1 2))"])
+    _check_against_postgis(
+        pg,
+        [
+            "POINT(1 2)",
+            "SRID=3857;POINT(0.1 -0.0)",
+            "POINT(1e20 -1e-20)",
+            "POINT ZM (1 2 3 4)",
+            "SRID=3857;GEOMETRYCOLLECTION(POINT(1 2))",
+        ],
+    )
     nan_point = struct.pack("<BIdd", 1, 1, float("nan"), float("nan"))
     inf_point = struct.pack("<BIdd", 1, 1, float("inf"), -float("inf"))
     text, offsets = wkb_to_geojson(nan_point + inf_point, np.array([0, 21, 42]))
-    assert _split(text, offsets) == [b'{"type":"Point","coordinates":[]}',
-                                     b'{"type":"Point","coordinates":[Infinity,-Infinity]}']
+    assert _split(text, offsets) == [
+        b'{"type":"Point","coordinates":[]}',
+        b'{"type":"Point","coordinates":[Infinity,-Infinity]}',
+    ]
     ewkb = struct.pack("<BIidd", 1, 0x20000001, 900913, 1.0, 2.0)
-    text, _ = wkb_to_geojson(ewkb, np.array([0, len(ewkb)]), {900913: "spatialreferencing.org:900913"})
+    text, _ = wkb_to_geojson(
+        ewkb, np.array([0, len(ewkb)]), {900913: "spatialreferencing.org:900913"}
+    )
     want = pg.execute("SELECT ST_AsGeoJSON('SRID=900913;POINT(1 2)'::geometry)").fetchone()[0]
     assert text == _legacy(want)
 
@@ -171,8 +238,11 @@ def test_geojson_special_values_and_crs_names(pg):
 def test_geojson_nulls_and_errors():
     point = struct.pack("<BIdd", 1, 1, 1.0, 2.0)
     text, offsets = wkb_to_geojson(point + point, np.array([0, 21, 21, 42]))
-    assert _split(text, offsets) == [b'{"type":"Point","coordinates":[1,2]}', b"",
-                                     b'{"type":"Point","coordinates":[1,2]}']
+    assert _split(text, offsets) == [
+        b'{"type":"Point","coordinates":[1,2]}',
+        b"",
+        b'{"type":"Point","coordinates":[1,2]}',
+    ]
     with pytest.raises(KernelError) as err:
         wkb_to_geojson(point, np.array([0, 20]))
     assert err.value.code == 2 and "0" in err.value.where
@@ -187,7 +257,7 @@ def _buffers_from_shapely(geoms, kind):
     geoms = np.asarray(geoms, dtype=object)
     null = shapely.is_missing(geoms)
     filled = np.where(null, shapely.from_wkt(f"{kind.upper()} EMPTY"), geoms)
-    typ, coords, offs = shapely.to_ragged_array(filled, include_z=False)
+    _, coords, offs = shapely.to_ragged_array(filled, include_z=False)
     zero = np.zeros(1, dtype=np.int64)
     if kind == "Point":
         goff = np.arange(len(geoms) + 1, dtype=np.int64)
@@ -205,10 +275,18 @@ def _buffers_from_shapely(geoms, kind):
 SAMPLES = {
     "Point": ["POINT(1 2)", None, "POINT(-179.5 85.05112878)", "POINT EMPTY"],
     "MultiPoint": ["MULTIPOINT(1 2, 3 4)", "MULTIPOINT EMPTY", None, "MULTIPOINT(0.1 0.2)"],
-    "MultiLineString": ["MULTILINESTRING((0 0, 1 1), (2 2, 3 3, 4 5))", None, "MULTILINESTRING EMPTY",
-                        "MULTILINESTRING((1e-9 1e9, 2 2))"],
-    "MultiPolygon": ["MULTIPOLYGON(((0 0, 10 0, 10 10, 0 0), (1 1, 2 1, 2 2, 1 1)), ((20 20, 30 20, 30 30, 20 20)))",
-                     None, "MULTIPOLYGON EMPTY", "MULTIPOLYGON(((0 0, 1 0, 1 1, 0 0)))"],
+    "MultiLineString": [
+        "MULTILINESTRING((0 0, 1 1), (2 2, 3 3, 4 5))",
+        None,
+        "MULTILINESTRING EMPTY",
+        "MULTILINESTRING((1e-9 1e9, 2 2))",
+    ],
+    "MultiPolygon": [
+        "MULTIPOLYGON(((0 0, 10 0, 10 10, 0 0), (1 1, 2 1, 2 2, 1 1)), ((20 20, 30 20, 30 30, 20 20)))",
+        None,
+        "MULTIPOLYGON EMPTY",
+        "MULTIPOLYGON(((0 0, 1 0, 1 1, 0 0)))",
+    ],
 }
 
 
@@ -225,16 +303,20 @@ def test_ewkb_round_trips_through_shapely_and_postgis(pg, kind):
             continue
         back = shapely.from_wkb(v)
         assert shapely.get_srid(back) == 4326
-        assert shapely.equals_identical(back, shapely.from_wkt(w)) or (back.is_empty and shapely.from_wkt(w).is_empty)
-        ewkt, again = pg.execute("SELECT ST_AsEWKT(ST_GeomFromEWKB(%s)), ST_AsEWKB(ST_GeomFromEWKB(%s))",
-                                 (v, v)).fetchone()
+        assert shapely.equals_identical(back, shapely.from_wkt(w)) or (
+            back.is_empty and shapely.from_wkt(w).is_empty
+        )
+        ewkt, again = pg.execute(
+            "SELECT ST_AsEWKT(ST_GeomFromEWKB(%s)), ST_AsEWKB(ST_GeomFromEWKB(%s))", (v, v)
+        ).fetchone()
         assert ewkt.startswith("SRID=4326;")
-        assert bytes(again) == v            # PostGIS writes the very same EWKB back
+        assert bytes(again) == v  # PostGIS writes the very same EWKB back
     # Binary COPY: an int column and the geometry column, NULL shapes as SQL NULL.
     ids = [struct.pack(">i", 4) + struct.pack(">i", i) for i in range(len(wkts))]
     id_data, id_offsets = _concat(ids)
-    stream = pgcopy_binary([(np.frombuffer(id_data, np.uint8), id_offsets), pgcopy_fields(data, offsets)],
-                           len(wkts))
+    stream = pgcopy_binary(
+        [(np.frombuffer(id_data, np.uint8), id_offsets), pgcopy_fields(data, offsets)], len(wkts)
+    )
     pg.execute("CREATE TEMP TABLE t (id int, geom geometry(Geometry, 4326))")
     try:
         with pg.cursor() as cur, cur.copy("COPY t (id, geom) FROM STDIN (FORMAT binary)") as copy:
@@ -247,13 +329,21 @@ def test_ewkb_round_trips_through_shapely_and_postgis(pg, kind):
 
 
 def test_ewkb_z_and_geojson_of_buffers(pg):
-    buffers = GeometryBuffers("MultiLineString", np.array([[0.0, 0.0], [1.5, 2.25], [3.0, 4.0]]),
-                              np.array([1.0, 2.0, 3.0]), np.array([0, 1, 1]), np.array([0, 3]),
-                              np.array([0]), np.array([False, True]))
+    buffers = GeometryBuffers(
+        "MultiLineString",
+        np.array([[0.0, 0.0], [1.5, 2.25], [3.0, 4.0]]),
+        np.array([1.0, 2.0, 3.0]),
+        np.array([0, 1, 1]),
+        np.array([0, 3]),
+        np.array([0]),
+        np.array([False, True]),
+    )
     data, offsets = encode_ewkb(buffers, srid=3857, include_z=True)
-    assert shapely.from_wkb(data[offsets[0]:offsets[1]].tobytes()).has_z
+    assert shapely.from_wkb(data[offsets[0] : offsets[1]].tobytes()).has_z
     text, text_offsets = buffers_to_geojson(buffers, srid=3857)
-    want = pg.execute("SELECT ST_AsGeoJSON(ST_GeomFromEWKB(%s))", (data[offsets[0]:offsets[1]].tobytes(),)).fetchone()[0]
+    want = pg.execute(
+        "SELECT ST_AsGeoJSON(ST_GeomFromEWKB(%s))", (data[offsets[0] : offsets[1]].tobytes(),)
+    ).fetchone()[0]
     assert _split(text, text_offsets) == [_legacy(want), b""]
     data2, _ = encode_ewkb(buffers, srid=3857)
     assert not shapely.from_wkb(data2[: len(data2)].tobytes()).has_z
@@ -262,19 +352,31 @@ def test_ewkb_z_and_geojson_of_buffers(pg):
 def test_ewkb_rejects_bad_input():
     zero = np.zeros(1, dtype=np.int64)
     with pytest.raises(KernelError):
-        encode_ewkb(GeometryBuffers("Point", np.zeros((1, 2)), None, np.array([0, 2]), zero, zero,
-                                    np.zeros(1, bool)))
+        encode_ewkb(
+            GeometryBuffers(
+                "Point", np.zeros((1, 2)), None, np.array([0, 2]), zero, zero, np.zeros(1, bool)
+            )
+        )
     with pytest.raises(KernelError):
-        encode_ewkb(GeometryBuffers("Polygon", np.zeros((1, 2)), None, np.array([0, 1]), zero, zero,
-                                    np.zeros(1, bool)))
+        encode_ewkb(
+            GeometryBuffers(
+                "Polygon", np.zeros((1, 2)), None, np.array([0, 1]), zero, zero, np.zeros(1, bool)
+            )
+        )
 
 
 @settings(max_examples=3000, deadline=None)
-@given(v=st.one_of(st.floats(min_value=5e-324, allow_infinity=False),
-                   st.floats(1e-3, 2.0 ** 53), st.integers(-1074, 1023).map(lambda e: 2.0 ** e)))
+@given(
+    v=st.one_of(
+        st.floats(min_value=5e-324, allow_infinity=False),
+        st.floats(1e-3, 2.0**53),
+        st.integers(-1074, 1023).map(lambda e: 2.0**e),
+    )
+)
 def test_shortest_digits_match_python_repr(v):
     # Both shortest-digit paths (exact integer one for 1e-3 <= v < 2^53, snprintf one elsewhere)
     from samsyn_fast import _encode
+
     fast = _encode.repr_positive(v, True)
     assert _encode.repr_positive(v, False) == repr(v).encode()
     assert fast is None or fast == repr(v).encode()

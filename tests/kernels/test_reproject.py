@@ -1,4 +1,5 @@
 """samsyn_fast.reproject against pyproj Transformer(always_xy=True)."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -30,13 +31,32 @@ def _assert_close(out: np.ndarray, ref: np.ndarray, atol: float) -> None:
 
 # Longitudes past the dateline (PROJ wraps them) and past +-10 rad (PROJ rejects them);
 # latitudes at and just past the poles (PROJ clamps 1e-12 rad of overshoot, rejects more).
-lon = st.one_of(st.floats(-180, 180), st.floats(-600, 600),
-                st.sampled_from([0.0, -0.0, 180.0, -180.0, 181.0, 540.0, -540.0, 572.9, 573.0, 1e10]))
-lat = st.one_of(st.floats(-85, 85), st.floats(-90, 90),
-                st.sampled_from([90.0, -90.0, 89.9999999, 90 + 5e-11, -90 - 5e-11, 90 + 1e-9, 100.0,
-                                 89.5, 89.49999999, -89.5]))
+lon = st.one_of(
+    st.floats(-180, 180),
+    st.floats(-600, 600),
+    st.sampled_from([0.0, -0.0, 180.0, -180.0, 181.0, 540.0, -540.0, 572.9, 573.0, 1e10]),
+)
+lat = st.one_of(
+    st.floats(-85, 85),
+    st.floats(-90, 90),
+    st.sampled_from(
+        [
+            90.0,
+            -90.0,
+            89.9999999,
+            90 + 5e-11,
+            -90 - 5e-11,
+            90 + 1e-9,
+            100.0,
+            89.5,
+            89.49999999,
+            -89.5,
+        ]
+    ),
+)
 lonlat = st.lists(st.tuples(lon, lat), min_size=0, max_size=60).map(
-    lambda pts: np.array(pts, dtype=np.float64).reshape(-1, 2))
+    lambda pts: np.array(pts, dtype=np.float64).reshape(-1, 2)
+)
 
 
 @settings(max_examples=300, deadline=None)
@@ -51,9 +71,14 @@ def test_4326_to_3857_matches_pyproj(coords, dst):
     assert np.array_equal(coords, before)
 
 
-xy = st.lists(st.tuples(st.one_of(st.floats(-2.1e7, 2.1e7), st.floats(-1e9, 1e9)),
-                        st.one_of(st.floats(-3e7, 3e7), st.floats(-1e10, 1e10))),
-              min_size=0, max_size=60).map(lambda pts: np.array(pts, dtype=np.float64).reshape(-1, 2))
+xy = st.lists(
+    st.tuples(
+        st.one_of(st.floats(-2.1e7, 2.1e7), st.floats(-1e9, 1e9)),
+        st.one_of(st.floats(-3e7, 3e7), st.floats(-1e10, 1e10)),
+    ),
+    min_size=0,
+    max_size=60,
+).map(lambda pts: np.array(pts, dtype=np.float64).reshape(-1, 2))
 
 
 @settings(max_examples=300, deadline=None)
@@ -105,9 +130,15 @@ def test_bad_shape_raises():
 
 
 def test_reproject_buffers_replaces_coords_only():
-    buffers = GeometryBuffers("Point", np.array([[10.0, 50.0], [-70.0, -30.0]]), None,
-                              np.array([0, 1, 2]), np.array([0]), np.array([0]),
-                              np.array([False, False]))
+    buffers = GeometryBuffers(
+        "Point",
+        np.array([[10.0, 50.0], [-70.0, -30.0]]),
+        None,
+        np.array([0, 1, 2]),
+        np.array([0]),
+        np.array([0]),
+        np.array([False, False]),
+    )
     out = reproject_buffers(buffers, 4326, 3857)
     _assert_close(out.coords, _pyproj(buffers.coords, 4326, 3857), 1e-3)
     assert dataclasses.replace(out, coords=buffers.coords) == dataclasses.replace(buffers)

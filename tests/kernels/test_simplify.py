@@ -1,4 +1,5 @@
 """samsyn_fast.simplify against shapely.simplify(preserve_topology=False) (GEOS DP)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -16,8 +17,7 @@ grid = st.integers(-4, 4).map(float)
 real = st.floats(-1e3, 1e3, allow_nan=False, allow_infinity=False)
 # Wide and tiny magnitudes reach the guards around GEOS's r division (overflowing len2,
 # underflowing num / len2).
-wide = st.one_of(st.floats(-1e300, 1e300), st.floats(-1e-300, 1e-300),
-                 st.floats(-1e-150, 1e-150))
+wide = st.one_of(st.floats(-1e300, 1e300), st.floats(-1e-300, 1e-300), st.floats(-1e-150, 1e-150))
 point = st.one_of(st.tuples(grid, grid), st.tuples(real, real), st.tuples(wide, wide))
 tolerances = st.one_of(st.just(0.0), st.floats(0, 3), st.floats(0, 200))
 
@@ -44,10 +44,14 @@ def test_simplify_lines_matches_geos(lines, tolerance):
     # Then every part equals GEOS's result bit for bit, and the input is untouched
     assert out_offsets.shape == offsets.shape
     for p in range(len(offsets) - 1):
-        ref = shapely.simplify(shapely.linestrings(coords[offsets[p]:offsets[p + 1]]),
-                               tolerance, preserve_topology=False)
-        np.testing.assert_array_equal(out[out_offsets[p]:out_offsets[p + 1]],
-                                      shapely.get_coordinates(ref))
+        ref = shapely.simplify(
+            shapely.linestrings(coords[offsets[p] : offsets[p + 1]]),
+            tolerance,
+            preserve_topology=False,
+        )
+        np.testing.assert_array_equal(
+            out[out_offsets[p] : out_offsets[p + 1]], shapely.get_coordinates(ref)
+        )
     assert np.array_equal(coords, before)
 
 
@@ -55,12 +59,19 @@ def test_simplify_lines_matches_geos(lines, tolerance):
 def star_ring(draw, cx, cy, rmax):
     # A star-shaped ring around (cx, cy): valid unless radii/angles degenerate.
     n = draw(st.integers(3, 25))
-    angles = np.sort(np.array(draw(st.lists(st.floats(0, 2 * np.pi, exclude_max=True),
-                                            min_size=n, max_size=n, unique=True))))
+    angles = np.sort(
+        np.array(
+            draw(
+                st.lists(
+                    st.floats(0, 2 * np.pi, exclude_max=True), min_size=n, max_size=n, unique=True
+                )
+            )
+        )
+    )
     radii = np.array(draw(st.lists(st.floats(0.05 * rmax, rmax), min_size=n, max_size=n)))
     ring = np.column_stack((cx + radii * np.cos(angles), cy + radii * np.sin(angles)))
     if draw(st.booleans()):
-        ring = np.round(ring, draw(st.integers(0, 3)))          # snapping: repeats, collinearity
+        ring = np.round(ring, draw(st.integers(0, 3)))  # snapping: repeats, collinearity
     start = draw(st.integers(0, n - 1))
     ring = np.roll(ring, -start, axis=0)
     if draw(st.booleans()):
@@ -84,15 +95,20 @@ def polygon_batches(draw):
     coords = np.vstack(rings)
     ring_offsets = np.concatenate([[0], np.cumsum([len(r) for r in rings])]).astype(np.int64)
     polygon_offsets = np.concatenate(
-        [[0], np.cumsum([len(poly) for g in geoms for poly in g])]).astype(np.int64)
+        [[0], np.cumsum([len(poly) for g in geoms for poly in g])]
+    ).astype(np.int64)
     geom_offsets = np.concatenate([[0], np.cumsum([len(g) for g in geoms])]).astype(np.int64)
     return coords, ring_offsets, polygon_offsets, geom_offsets
 
 
 def _parts(coords, ring_offsets, polygon_offsets, geom_offsets, g):
-    return [[coords[ring_offsets[r]:ring_offsets[r + 1]]
-             for r in range(polygon_offsets[p], polygon_offsets[p + 1])]
-            for p in range(geom_offsets[g], geom_offsets[g + 1])]
+    return [
+        [
+            coords[ring_offsets[r] : ring_offsets[r + 1]]
+            for r in range(polygon_offsets[p], polygon_offsets[p + 1])
+        ]
+        for p in range(geom_offsets[g], geom_offsets[g + 1])
+    ]
 
 
 def _geos_parts(geom):
@@ -141,13 +157,17 @@ def test_simplify_polygons_matches_geos(batch, tolerance, as_multi):
 
 
 def test_collapses_and_repairs_follow_geos():
-    wkts = ["POLYGON((1 0, 1 1.17549435e-38, 0.5403023058681398 0.8414709848078965, "
-            "1 -2.0212862021207e-15, 1 0))",  # endpoint test: GEOS measures to seg(p[n-2], p[1])
-            "POLYGON((0 0, 10 0, 10 0.01, 0 0))",                          # shell collapses
-            "POLYGON((0 0.5, 0 0, 10 0, 10 10, 0 10, 0 0.5))",               # start vertex goes
-            "POLYGON((0 0, 10 0, 10 10, 0 10, 0 0),(1 1, 1.01 1, 1.01 1.01, 1 1))",  # hole goes
-            "POLYGON((0 0, 10 0, 0 10, 10 10, 0 0))",                        # bow tie: buffer(0)
-            "POLYGON((0 0, 10 0, 10 10, 0 10, 0 0),(1 1, 9 1, 9 9, 1 9, 1 1))"]
+    wkts = [
+        (
+            "POLYGON((1 0, 1 1.17549435e-38, 0.5403023058681398 0.8414709848078965, "
+            "1 -2.0212862021207e-15, 1 0))"
+        ),  # endpoint test: GEOS measures to seg(p[n-2], p[1])
+        "POLYGON((0 0, 10 0, 10 0.01, 0 0))",  # shell collapses
+        "POLYGON((0 0.5, 0 0, 10 0, 10 10, 0 10, 0 0.5))",  # start vertex goes
+        "POLYGON((0 0, 10 0, 10 10, 0 10, 0 0),(1 1, 1.01 1, 1.01 1.01, 1 1))",  # hole goes
+        "POLYGON((0 0, 10 0, 0 10, 10 10, 0 0))",  # bow tie: buffer(0)
+        "POLYGON((0 0, 10 0, 10 10, 0 10, 0 0),(1 1, 9 1, 9 9, 1 9, 1 1))",
+    ]
     geoms = shapely.from_wkt(wkts)
     _, coords, (roff, poff) = shapely.to_ragged_array(geoms)
     for tol in (0.0, 0.1, 20.0):
@@ -173,21 +193,29 @@ def test_bad_offsets_and_tolerance():
 def test_empty_batches():
     out, off = simplify_lines(np.zeros((0, 2)), np.array([0]), 1.0)
     assert out.shape == (0, 2) and off.tolist() == [0]
-    c, r, p, g = simplify_polygons(np.zeros((0, 2)), np.array([0]), np.array([0]), 1.0)
+    c, _, _, g = simplify_polygons(np.zeros((0, 2)), np.array([0]), np.array([0]), 1.0)
     assert c.shape == (0, 2) and g.tolist() == [0]
 
 
 def test_simplify_buffers_lines_and_points():
     rng = np.random.default_rng(5)
     coords = np.cumsum(rng.normal(size=(300, 2)), axis=0)
-    buffers = GeometryBuffers("MultiLineString", coords, None, np.array([0, 2, 3]),
-                              np.array([0, 100, 250, 300]), np.array([0]), np.zeros(2, bool))
+    buffers = GeometryBuffers(
+        "MultiLineString",
+        coords,
+        None,
+        np.array([0, 2, 3]),
+        np.array([0, 100, 250, 300]),
+        np.array([0]),
+        np.zeros(2, bool),
+    )
     out = simplify_buffers(buffers, 1.5)
     ref_c, ref_o = simplify_lines(coords, buffers.ring_offsets, 1.5)
     assert np.array_equal(out.coords, ref_c) and np.array_equal(out.ring_offsets, ref_o)
     assert out.geom_offsets is buffers.geom_offsets
-    points = GeometryBuffers("Point", coords, None, np.arange(301), np.array([0]), np.array([0]),
-                             np.zeros(300, bool))
+    points = GeometryBuffers(
+        "Point", coords, None, np.arange(301), np.array([0]), np.array([0]), np.zeros(300, bool)
+    )
     assert simplify_buffers(points, 1.0) is points
 
 
@@ -198,7 +226,10 @@ def test_parallel_batch_matches_geos():
     coords = np.cumsum(rng.normal(scale=1e-3, size=(sizes.sum(), 2)), axis=0)
     offsets = np.concatenate([[0], np.cumsum(sizes)])
     out, out_off = simplify_lines(coords, offsets, 1e-3)
-    ref = shapely.simplify(shapely.from_ragged_array(shapely.GeometryType.LINESTRING, coords, (offsets,)),
-                           1e-3, preserve_topology=False)
+    ref = shapely.simplify(
+        shapely.from_ragged_array(shapely.GeometryType.LINESTRING, coords, (offsets,)),
+        1e-3,
+        preserve_topology=False,
+    )
     _, ref_coords, (ref_off,) = shapely.to_ragged_array(ref)
     assert np.array_equal(out, ref_coords) and np.array_equal(out_off, ref_off)
