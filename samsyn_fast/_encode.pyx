@@ -20,6 +20,7 @@ import numpy as np
 
 cimport numpy as cnp
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t
+from libc.stdlib cimport free, malloc, realloc
 from libc.string cimport memcpy
 
 from samsyn_fast._status cimport Status
@@ -864,14 +865,17 @@ def wkb_to_geojson(data, offsets, srids, names, name_offsets):
     cdef int64_t longest_name = 0
     for g in range(nmo.shape[0] - 1):
         longest_name = max(longest_name, nmo[g + 1] - nmo[g])
-    # Worst cases per input byte: a double (8 bytes) prints as <= 24 characters + separator,
-    # an empty collection member (9 bytes) as '{"type":"GeometryCollection","geometries":[]},'.
-    cap = 8 * (src.shape[0] + 1) + n * (160 + longest_name) + 64
-    out_arr = np.empty(cap, dtype=np.uint8)
+    # One growing buffer. Before each geometry it is made large enough for that geometry's
+    # worst case: per input byte, a double (8 bytes) prints as <= 24 characters + separator
+    # and an empty collection member (9 bytes) as '{"type":"GeometryCollection",
+    # "geometries":[]},'; plus the type, crs and closing text of the top level.
+    cdef size_t cap = 3 * <size_t> src.shape[0] + 64 * <size_t> n + 4096, need, used
+    cdef char* base = <char*> malloc(cap)
+    cdef char* grown
+    if base == NULL:
+        raise MemoryError()
     out_off_arr = np.zeros(n + 1, dtype=np.int64)
-    cdef uint8_t[::1] outv = out_arr
     cdef int64_t[::1] out_off = out_off_arr
-    cdef char* base = <char*> &outv[0]
     cdef char* o = base
     cdef _Reader r
     cdef Status st = Status.OK
@@ -883,6 +887,17 @@ def wkb_to_geojson(data, offsets, srids, names, name_offsets):
                 where = g
                 break
             if off[g + 1] > off[g]:
+                used = o - base
+                need = used + 8 * <size_t> (off[g + 1] - off[g]) + 160 + <size_t> longest_name
+                if need > cap:
+                    cap = max(2 * cap, need)
+                    grown = <char*> realloc(base, cap)
+                    if grown == NULL:
+                        st = Status.NO_MEMORY
+                        where = g
+                        break
+                    base = grown
+                    o = base + used
                 r.p = &src[0] + off[g]
                 r.end = &src[0] + off[g + 1]
                 st = _geojson(&r, &o, sr, nm, nmo)
@@ -890,9 +905,12 @@ def wkb_to_geojson(data, offsets, srids, names, name_offsets):
                     where = g
                     break
             out_off[g + 1] = o - base
-    if st != Status.OK:
-        return st, where, None, None
-    return Status.OK, -1, out_arr[:o - base].tobytes(), out_off_arr
+    try:
+        if st != Status.OK:
+            return st, where, None, None
+        return Status.OK, -1, base[:o - base], out_off_arr
+    finally:
+        free(base)
 
 
 def pgcopy_rows(columns, Py_ssize_t nrows):

@@ -380,3 +380,15 @@ def test_shortest_digits_match_python_repr(v):
     fast = _encode.repr_positive(v, True)
     assert _encode.repr_positive(v, False) == repr(v).encode()
     assert fast is None or fast == repr(v).encode()
+
+
+def test_geojson_output_buffer_grows():
+    # EWKB points with an SRID and a long crs name print ~6x their size: the buffer must grow.
+    one = struct.pack("<BIidd", 1, 0x20000001, 2154, -1.25, 47.5)
+    name = "EPSG:" + "2154" * 20
+    data, offsets = _concat([one] * 20_000)
+    text, text_offsets = wkb_to_geojson(data, offsets, {2154: name})
+    single, _ = wkb_to_geojson(one, np.array([0, len(one)]), {2154: name})
+    assert single == (b'{"type":"Point","crs":{"type":"name","properties":{"name":"'
+                      + name.encode() + b'"}},"coordinates":[-1.25,47.5]}')
+    assert _split(text, text_offsets) == [single] * 20_000
