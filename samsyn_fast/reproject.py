@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from itertools import pairwise
@@ -50,6 +51,10 @@ def _crs(crs: CrsLike) -> pyproj.CRS:
 def _pool() -> ThreadPoolExecutor:
     # Created on first use (never at import): workers fork after import.
     return ThreadPoolExecutor(max_workers=_THREADS, thread_name_prefix="samsyn-reproject")
+
+
+# A forked child inherits the parent's pool object but not its threads: start afresh there.
+os.register_at_fork(after_in_child=_pool.cache_clear)
 
 
 def _transformer(src: CrsLike, dst: CrsLike) -> pyproj.Transformer:

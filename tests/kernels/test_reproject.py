@@ -152,3 +152,20 @@ def test_first_non_finite_row_is_named_in_big_batches():
         with pytest.raises(KernelError) as err:
             reproject(coords, 4326, dst)
         assert err.value.where == "coords[160000]"
+
+
+def test_pyproj_path_works_in_a_forked_child():
+    # The parent has started the thread pool; a forked worker must not wait on dead threads.
+    import os
+
+    coords = np.column_stack((np.linspace(6, 24, 100_000), np.linspace(35, 70, 100_000)))
+    reproject(coords, 4326, 32633)
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - child
+        try:
+            out = reproject(coords, 4326, 32633)
+            os._exit(0 if np.array_equal(out, _pyproj(coords, 4326, 32633)) else 1)
+        except BaseException:
+            os._exit(2)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
