@@ -21,7 +21,13 @@ def _dsn(database_url: str) -> str:
 
 
 def reset(database_url: str, profile: str, wait_url: str | None = None) -> None:
-    """Empty every data table, restart every sequence, then wait until the server answers."""
+    """Empty every data table, restart every sequence, then wait until the server answers.
+
+    Every profile is served alike: samsyn has no response cache to switch on (`locmem`: the
+    legacy's stale reads are drift D6) and never sends mail inline (`smtp`: drift D11).
+    """
+    if profile not in ("default", "locmem", "smtp"):
+        raise ValueError(f"unknown profile {profile!r}")
     with psycopg.connect(_dsn(database_url), autocommit=True) as conn:
         tables = [r[0] for r in conn.execute(
             "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")]
@@ -29,9 +35,6 @@ def reset(database_url: str, profile: str, wait_url: str | None = None) -> None:
         if data_tables:
             conn.execute("TRUNCATE " + ", ".join(f'"{t}"' for t in data_tables)
                          + " RESTART IDENTITY CASCADE")
-        conn.execute("CREATE TABLE IF NOT EXISTS samsyn_runtime (key text PRIMARY KEY, value text)")
-        conn.execute("INSERT INTO samsyn_runtime VALUES ('profile', %s) ON CONFLICT (key) "
-                     "DO UPDATE SET value = excluded.value", (profile,))
     if wait_url:
         deadline = time.monotonic() + 30
         while True:

@@ -7,7 +7,6 @@ one per session; ``SAMSYN_TEST_DATABASE_URL`` is not needed: the cluster is brou
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -20,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from samsyn.db.local import LocalCluster, ensure_local_cluster
+from samsyn.db.local import LocalCluster, ensure_local_cluster, temporary_cluster
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -33,14 +32,8 @@ def pg_cluster() -> Iterator[LocalCluster]:
         yield ensure_local_cluster(Path(persistent), for_tests=True)
         return
     # Not tmp_path_factory: pytest's base dir is 0700 and the server may run as `postgres`.
-    base = Path(tempfile.mkdtemp(prefix="samsyn-test-pg-"))
-    os.chmod(base, 0o755)
-    cluster = ensure_local_cluster(base / "pgdata", for_tests=True)
-    try:
+    with temporary_cluster(prefix="samsyn-test-pg-") as cluster:
         yield cluster
-    finally:
-        cluster.stop(mode="immediate")
-        shutil.rmtree(base, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

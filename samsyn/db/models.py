@@ -8,7 +8,8 @@ import datetime as dt
 from typing import Any
 
 from geoalchemy2 import Geometry as GeometryType
-from sqlalchemy import BigInteger, Boolean, DateTime, ForeignKey, Integer, String
+from sqlalchemy import (BigInteger, Boolean, CheckConstraint, DateTime, ForeignKey, Identity, Index,
+                        Integer, String, Text, UniqueConstraint, text)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -94,9 +95,52 @@ class EmailAddress(Base):
     user_id: Mapped[int] = mapped_column(Integer, ForeignKey("auth_user.id"))
 
 
+class Job(Base):
+    """samsyn's own: one import/maintenance job (status, progress, result), idempotent by key."""
+
+    __tablename__ = "samsyn_job"
+    __table_args__ = (
+        UniqueConstraint("idempotency_key", name="samsyn_job_idempotency_key_key"),
+        CheckConstraint("status IN ('queued', 'running', 'succeeded', 'failed')",
+                        name="samsyn_job_status_check"),
+        Index("samsyn_job_status_created_idx", "status", "created"),
+    )
+    id: Mapped[int] = mapped_column(BigInteger, Identity(always=False), primary_key=True)
+    kind: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(Text, server_default=text("'queued'"))
+    args: Mapped[Any] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
+    progress: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
+    total: Mapped[int | None] = mapped_column(BigInteger)
+    result: Mapped[Any | None] = mapped_column(JSONB)
+    error: Mapped[str | None] = mapped_column(Text)
+    created: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=text("now()"))
+    started: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    finished: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    idempotency_key: Mapped[str | None] = mapped_column(Text)
+
+
 class TokenDenylist(Base):
     """samsyn's own: JWTs revoked by logout or a password change (the legacy never revoked)."""
 
     __tablename__ = "samsyn_token_denylist"
-    jti: Mapped[str] = mapped_column(String, primary_key=True)
+    __table_args__ = (Index("samsyn_token_denylist_expires_idx", "expires"),)
+    jti: Mapped[str] = mapped_column(Text, primary_key=True)
     expires: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class MailOutbox(Base):
+    """samsyn's own: mail written in the same transaction as its cause, delivered by a job."""
+
+    __tablename__ = "samsyn_mail_outbox"
+    __table_args__ = (Index("samsyn_mail_outbox_unsent_idx", "created",
+                            postgresql_where=text("sent_at IS NULL")),)
+    id: Mapped[int] = mapped_column(BigInteger, Identity(always=False), primary_key=True)
+    created: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=text("now()"))
+    sender: Mapped[str] = mapped_column(Text)
+    recipients: Mapped[Any] = mapped_column(JSONB)
+    subject: Mapped[str] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(Text)
+    content_type: Mapped[str] = mapped_column(Text, server_default=text("'text/plain'"))
+    sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    attempts: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    last_error: Mapped[str | None] = mapped_column(Text)

@@ -1,52 +1,17 @@
-"""Integration fixtures: a throwaway local PostGIS cluster (samsyn.db.local) and databases in it.
-
-``SAMSYN_TEST_PGDATA=<dir>`` reuses (or creates) a persistent cluster there instead of a new
-one per session, which saves the ~1 s initdb.
-"""
+"""Integration fixtures on top of tests/conftest.py's local PostGIS: legacy-built databases."""
 
 from __future__ import annotations
 
-import os
 import subprocess
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from samsyn.db.local import LocalCluster, ensure_local_cluster, temporary_cluster
+from samsyn.db.local import LocalCluster
 
 REPO = Path(__file__).resolve().parents[2]
 LEGACY_DUMP = REPO / "contract" / "legacy-schema.sql"
-
-
-@pytest.fixture(scope="session")
-def pg_cluster() -> Iterator[LocalCluster]:
-    """A running local PostGIS cluster for the whole session."""
-    persistent = os.environ.get("SAMSYN_TEST_PGDATA")
-    if persistent:
-        yield ensure_local_cluster(Path(persistent), for_tests=True)
-        return
-    # Not tmp_path_factory: pytest's base dir is 0700 and the server may run as `postgres`.
-    with temporary_cluster(prefix="samsyn-test-pg-") as cluster:
-        yield cluster
-
-
-@pytest.fixture(scope="session")
-def new_database(pg_cluster: LocalCluster) -> Iterator[Callable[..., str]]:
-    """Factory: ``new_database(prefix, template=None) -> url`` of a new, uniquely named database
-    (with PostGIS unless a template is given); all are dropped at the end of the session."""
-    created: list[str] = []
-
-    def make(prefix: str = "t", *, template: str | None = None) -> str:
-        name = f"{prefix}_{uuid.uuid4().hex[:10]}"
-        url = pg_cluster.create_database(name, template=template)
-        created.append(name)
-        return url
-
-    yield make
-    for name in created:
-        pg_cluster.drop_database(name)
 
 
 def dbname(url: str) -> str:

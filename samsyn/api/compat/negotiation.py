@@ -40,7 +40,8 @@ def _media_types(accept: str) -> list[tuple[str, str, dict[str, str]]]:
     return result
 
 
-def _precedence(main: str, sub: str, params: dict[str, str]) -> int:
+def precedence(main: str, sub: str, params: dict[str, str]) -> int:
+    """DRF's _MediaType.precedence: */* 0, type/* 1, type/sub (q only) 2, with params 3."""
     if main == "*":
         return 0
     if sub == "*":
@@ -64,7 +65,7 @@ def negotiate(accept: str | None, fmt: str | None) -> Negotiated:
         renderers = [FORMATS[fmt]]
     accepts = _media_types(accept or "*/*") or [("*", "*", {})]
     for level in (3, 2, 1, 0):
-        group = [m for m in accepts if _precedence(*m) == level]
+        group = [m for m in accepts if precedence(*m) == level]
         for renderer in renderers:
             for main, sub, params in group:
                 if _matches(renderer, main, sub):

@@ -20,6 +20,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote_plus
 
+from samsyn.api.compat.negotiation import precedence
+
 DATA = Path(__file__).with_name("data")
 TITLE = "ALL KNOWING GIS DASHBOARD API"
 SPECTACULAR_VERSION = "1.0.0"
@@ -107,16 +109,6 @@ def _split_params(text: str) -> list[str]:
     return out
 
 
-def _precedence(main: str, sub: str, params: dict[str, str]) -> int:
-    if main == "*":
-        return 0
-    if sub == "*":
-        return 1
-    if not params or list(params) == ["q"]:
-        return 2
-    return 3
-
-
 def _matches(renderer: Renderer, main: str, sub: str) -> bool:
     r_main, _, r_sub = renderer.media_type.partition("/")
     if sub != "*" and sub != r_sub:
@@ -139,7 +131,7 @@ def negotiate(renderers: tuple[Renderer, ...], accept: str | None, fmt: str | No
     tokens = [token.strip() for token in (accept if accept is not None else "*/*").split(",")]
     parsed = [(token, *parse_media_type(token)) for token in tokens]
     for level in (3, 2, 1, 0):
-        group = [p for p in parsed if _precedence(p[1], p[2], p[3]) == level]
+        group = [p for p in parsed if precedence(p[1], p[2], p[3]) == level]
         if not group:
             continue
         for renderer in renderers:

@@ -8,14 +8,14 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from samsyn.api.compat import pagination
 from samsyn.api.compat.validation import Unique, validate
 from samsyn.db.reads import Reader
+from samsyn.domain.common import list_page, write_or_conflict
 from samsyn.domain.layers import queries
 from samsyn.domain.layers.schemas import LAYER_FIELDS, LayerOut, layer_echo, layer_out
 from samsyn.domain.sources import queries as source_queries
 from samsyn.domain.sources.schemas import source_echo
-from samsyn.errors import InvalidInput, NotFound
+from samsyn.errors import NotFound
 
 DEFAULT_ORDER = ("name",)
 ORDERING_FIELDS = ("name", "source__name")
@@ -24,10 +24,9 @@ SID_TAKEN = {"source": {"sid": ["source with this sid already exists."]}}
 
 
 def list_layers(conn: Reader, query: dict[str, str]) -> tuple[int, int, int, list[LayerOut]]:
-    terms = pagination.search_terms(query)
-    order = pagination.ordering(query, ORDERING_FIELDS, DEFAULT_ORDER)
-    count, number, size, rows = pagination.paginate(
-        query, lambda limit, offset: queries.layer_page(conn, terms, order, limit, offset))
+    count, number, size, rows = list_page(
+        query, lambda *page: queries.layer_page(conn, *page),
+        ordering_fields=ORDERING_FIELDS, default_order=DEFAULT_ORDER)
     return count, number, size, [layer_out(r) for r in rows]
 
 
@@ -46,14 +45,9 @@ def _taken(db: Session, exclude_layer: int | None) -> Unique:
     return Unique(taken)
 
 
-def _write(db: Session, write: Callable[[], Any]) -> Any:
-    """Run a write in a savepoint; a unique race lost to another request is the same 400."""
-    try:
-        with db.begin_nested():
-            return write()
-    except IntegrityError as exc:
-        constraint = getattr(getattr(exc.orig, "diag", None), "constraint_name", "") or ""
-        raise InvalidInput(SID_TAKEN if "sid" in constraint else LID_TAKEN) from None
+def _taken_errors(exc: IntegrityError) -> dict[str, Any]:
+    constraint = getattr(getattr(exc.orig, "diag", None), "constraint_name", "") or ""
+    return SID_TAKEN if "sid" in constraint else LID_TAKEN
 
 
 def create_layer(db: Session, data: Any) -> dict[str, Any]:
@@ -67,7 +61,7 @@ def create_layer(db: Session, data: Any) -> dict[str, Any]:
         source_id = source_queries.insert_source(db, source_values)
         return source_id, queries.insert_layer(db, {**values, "source_id": source_id})
 
-    source_id, layer_id = _write(db, write)
+    source_id, layer_id = write_or_conflict(db, write, _taken_errors)
     return layer_echo(layer_id, values, source_echo(source_id, source_values))
 
 
@@ -87,7 +81,7 @@ def update_layer(db: Session, layer_id: int, read_data: Callable[[], Any], *,
             source_queries.update_source(db, source.id, source_values)
         queries.update_layer(db, layer_id, values)
 
-    _write(db, write)
+    write_or_conflict(db, write, _taken_errors)
     current_source.update(source_values or {})
     current = {"lid": layer.lid, "name": layer.name, "attributes": layer.attributes,
                "style": layer.style}

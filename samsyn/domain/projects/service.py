@@ -6,17 +6,16 @@ from collections.abc import Callable
 from typing import Any
 
 import msgspec
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from samsyn.api.compat import pagination
 from samsyn.api.compat.validation import Unique, validate
 from samsyn.db.reads import Reader
 from samsyn.domain.layers import queries as layer_queries
 from samsyn.domain.layers.schemas import LayerOut, layer_out
+from samsyn.domain.common import list_page, write_or_conflict
 from samsyn.domain.projects import queries
 from samsyn.domain.projects.schemas import PROJECT_FIELDS, ProjectOut, project_echo, project_out
-from samsyn.errors import InvalidInput, NotFound
+from samsyn.errors import NotFound
 
 DEFAULT_ORDER = ("name",)
 ORDERING_FIELDS = ("name", "project_type")
@@ -32,10 +31,9 @@ def _layers_by_project(conn: Reader, project_ids: list[int]) -> dict[int, list[L
 
 
 def list_projects(conn: Reader, query: dict[str, str]) -> tuple[int, int, int, list[ProjectOut]]:
-    terms = pagination.search_terms(query)
-    order = pagination.ordering(query, ORDERING_FIELDS, DEFAULT_ORDER)
-    count, number, size, rows = pagination.paginate(
-        query, lambda limit, offset: queries.project_page(conn, terms, order, limit, offset))
+    count, number, size, rows = list_page(
+        query, lambda *page: queries.project_page(conn, *page),
+        ordering_fields=ORDERING_FIELDS, default_order=DEFAULT_ORDER)
     layers = _layers_by_project(conn, [r[0] for r in rows])
     return count, number, size, [project_out(r, layers[r[0]]) for r in rows]
 
@@ -47,18 +45,11 @@ def get_project(conn: Reader, project_id: int) -> ProjectOut:
     return project_out(row, _layers_by_project(conn, [project_id])[project_id])
 
 
-def _write(db: Session, write: Callable[[], Any]) -> Any:
-    try:
-        with db.begin_nested():
-            return write()
-    except IntegrityError:
-        raise InvalidInput(PID_TAKEN) from None
-
-
 def create_project(db: Session, data: Any) -> dict[str, Any]:
     values = validate(PROJECT_FIELDS, data,
                       unique=Unique(lambda path, name, value: queries.pid_taken(db, value)))
-    project_id = _write(db, lambda: queries.insert_project(db, values))
+    project_id = write_or_conflict(db, lambda: queries.insert_project(db, values),
+                                   lambda exc: PID_TAKEN)
     return project_echo(project_id, values, [])
 
 
@@ -69,7 +60,8 @@ def update_project(db: Session, project_id: int, read_data: Callable[[], Any], *
         raise NotFound
     values = validate(PROJECT_FIELDS, read_data(), partial=partial,
                       unique=Unique(lambda path, name, value: queries.pid_taken(db, value, project_id)))
-    _write(db, lambda: queries.update_project(db, project_id, values))
+    write_or_conflict(db, lambda: queries.update_project(db, project_id, values),
+                      lambda exc: PID_TAKEN)
     current = {"pid": row.pid, "name": row.name, "description": row.description,
                "project_type": row.project_type, **values}
     # The echo renders the layers through Python's json like every write response.

@@ -4,15 +4,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from samsyn.api.compat import pagination
 from samsyn.api.compat.validation import Unique, validate
 from samsyn.db.reads import Reader
+from samsyn.domain.common import list_page, write_or_conflict
 from samsyn.domain.sources import queries
 from samsyn.domain.sources.schemas import SOURCE_FIELDS, SourceOut, source_echo, source_out
-from samsyn.errors import InvalidInput, NotFound
+from samsyn.errors import NotFound
 
 SID_TAKEN = {"sid": ["source with this sid already exists."]}
 DEFAULT_ORDER = ("name",)
@@ -21,10 +20,9 @@ ORDERING_FIELDS = ("name", "source_type")
 
 def list_sources(conn: Reader, query: dict[str, str]) -> tuple[int, int, int, list[SourceOut]]:
     """(count, page number, page size, sources) for the list view's query parameters."""
-    terms = pagination.search_terms(query)
-    order = pagination.ordering(query, ORDERING_FIELDS, DEFAULT_ORDER)
-    count, number, size, rows = pagination.paginate(
-        query, lambda limit, offset: queries.source_page(conn, terms, order, limit, offset))
+    count, number, size, rows = list_page(
+        query, lambda *page: queries.source_page(conn, *page),
+        ordering_fields=ORDERING_FIELDS, default_order=DEFAULT_ORDER)
     return count, number, size, [source_out(r) for r in rows]
 
 
@@ -35,20 +33,11 @@ def get_source(conn: Reader, source_id: int) -> SourceOut:
     return source_out(row)
 
 
-def _insert_or_conflict(db: Session, write: Any) -> Any:
-    try:
-        with db.begin_nested():
-            return write()
-    except IntegrityError:
-        # A concurrent write took the sid between our check and our insert: the same 400.
-        raise InvalidInput(SID_TAKEN) from None
-
-
 def create_source(db: Session, data: Any) -> dict[str, Any]:
     values = validate(SOURCE_FIELDS, data,
                       unique=Unique(lambda path, name, value: queries.sid_taken(db, value)))
     values.setdefault("attributes", {})
-    source_id = _insert_or_conflict(db, lambda: queries.insert_source(db, values))
+    source_id = write_or_conflict(db, lambda: queries.insert_source(db, values), lambda exc: SID_TAKEN)
     return source_echo(source_id, values)
 
 
@@ -60,7 +49,8 @@ def update_source(db: Session, source_id: int, read_data: Callable[[], Any], *,
         raise NotFound
     values = validate(SOURCE_FIELDS, read_data(), partial=partial,
                       unique=Unique(lambda path, name, value: queries.sid_taken(db, value, source_id)))
-    _insert_or_conflict(db, lambda: queries.update_source(db, source_id, values))
+    write_or_conflict(db, lambda: queries.update_source(db, source_id, values),
+                      lambda exc: SID_TAKEN)
     current = {"sid": source.sid, "name": source.name, "description": source.description,
                "source_type": source.source_type, "attributes": source.attributes}
     current.update(values)
