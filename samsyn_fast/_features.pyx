@@ -82,6 +82,26 @@ cdef inline Status put_int(Buffer* out, int64_t value) noexcept nogil:
 
 # ------------------------------------------------------------------ number formatting
 
+cdef bint bump_last_digit(char* text) noexcept nogil:
+    """Add one unit in the last mantissa digit of "d.ddde+XX" in place; False on a carry out
+    of the leading digit (the neighbour then has another exponent: not a candidate)."""
+    cdef int i = 0
+    while text[i] != b'e':
+        i += 1
+    i -= 1
+    while i >= 0:
+        if text[i] == b'.':
+            i -= 1
+            continue
+        if text[i] == b'9':
+            text[i] = b'0'
+            i -= 1
+            continue
+        text[i] += 1
+        return True
+    return False
+
+
 cdef int shortest_digits(double x, char* digits, int* decpt) noexcept nogil:
     """Shortest round-trip decimal digits of |x| (x finite, non-zero), as Python's repr finds
     them: value = 0.DIGITS x 10**decpt. Returns the number of digits.
@@ -97,7 +117,12 @@ cdef int shortest_digits(double x, char* digits, int* decpt) noexcept nogil:
         first = 1  # subnormals carry fewer digits: search from one digit up
     for p in range(first, 18):
         snprintf(tmp, 40, "%.*e", p - 1, fabs(x))
-        if strtod(tmp, NULL) == fabs(x) or p == 17:
+        if p == 17 or strtod(tmp, NULL) == fabs(x):
+            break
+        # Just above a power of two the doubles below are twice as dense: the correctly
+        # rounded p digits may miss x while their upper neighbour reads back as x (2**-24:
+        # 5.960464477539063e-08, not ...062).
+        if strtod(tmp, NULL) < fabs(x) and bump_last_digit(tmp) and strtod(tmp, NULL) == fabs(x):
             break
     # tmp: d.dddde[+-]XX
     n = 0
