@@ -1,6 +1,5 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
-# distutils: extra_compile_args=-fopenmp -ffp-contract=off
-# distutils: extra_link_args=-fopenmp
+# distutils: extra_compile_args=-ffp-contract=off
 """Douglas-Peucker kernels with the exact rules of GEOS DouglasPeuckerSimplifier (GEOS 3.14).
 
 * distances are computed with the arithmetic of GEOS `Distance::pointToSegment` (same
@@ -19,7 +18,6 @@ in samsyn_fast.simplify checks validity and defers those few geometries to GEOS.
 import numpy as np
 
 cimport numpy as cnp
-from cython.parallel cimport prange, threadid
 from libc.math cimport fabs, sqrt
 from libc.stdint cimport int64_t, uint8_t
 from libc.stdlib cimport free, malloc
@@ -142,58 +140,59 @@ cdef Status _check_offsets(const int64_t[::1] off, int64_t n, int64_t* longest) 
     return Status.OK
 
 
-def simplify_lines(coords, offsets, double tolerance, int nthreads=2):
-    """DP every part of a ragged line batch; returns (status, coords, offsets).
+def check_offsets(offsets, int64_t n):
+    """(status, longest part) for (P + 1,) int64 offsets that must run monotonically 0..n."""
+    cdef const int64_t[::1] off = offsets
+    cdef int64_t longest = 0
+    cdef Status status
+    with nogil:
+        status = _check_offsets(off, n, &longest)
+    return status, longest
 
-    Args:
-        coords: (N, 2) float64 C-contiguous.
-        offsets: (P + 1,) int64, part p is coords[offsets[p]:offsets[p + 1]].
-        tolerance: >= 0 (checked by the caller).
-        nthreads: OpenMP threads over parts.
+
+def mark_lines(coords, offsets, Py_ssize_t p_lo, Py_ssize_t p_hi, double tolerance,
+               keep_mask, counts, stack):
+    """DP parts p_lo..p_hi-1: set keep_mask over their vertices, counts[p + 1] = kept in part p.
+
+    Arrays as checked by samsyn_fast.simplify (offsets by check_offsets, `stack` int64 of
+    >= 2 * longest + 4); slices of one batch run on two threads, the loop holds no GIL.
     """
     cdef const double[:, ::1] xy = coords
     cdef const int64_t[::1] off = offsets
-    cdef int64_t n = xy.shape[0]
-    cdef Py_ssize_t nparts = off.shape[0] - 1
-    cdef int64_t longest = 0
-    cdef Status status = _check_offsets(off, n, &longest)
-    if status != Status.OK:
-        return status, None, None
-    keep_arr = np.empty(n, dtype=np.uint8)
-    counts_arr = np.zeros(nparts + 1, dtype=np.int64)
-    cdef uint8_t[::1] keep = keep_arr
-    cdef int64_t[::1] counts = counts_arr
-    cdef const double* src = &xy[0, 0] if n > 0 else NULL
-    cdef uint8_t* kp = &keep[0] if n > 0 else NULL
+    cdef uint8_t[::1] keep = keep_mask
+    cdef int64_t[::1] cnt = counts
+    cdef int64_t[::1] stk = stack
+    cdef const double* src = &xy[0, 0] if xy.shape[0] > 0 else NULL
+    cdef uint8_t* kp = &keep[0] if keep.shape[0] > 0 else NULL
     cdef Py_ssize_t p
     cdef int64_t k, c
-    if nthreads < 1:
-        nthreads = 1
-    # One DP stack per thread, allocated here so the parallel loop never allocates.
-    stacks_arr = np.empty((nthreads, 2 * longest + 4), dtype=np.int64)
-    cdef int64_t[:, ::1] stacks = stacks_arr
     with nogil:
-        for p in prange(nparts, num_threads=nthreads, schedule="dynamic", chunksize=64):
-            _mark_section(src, off[p], off[p + 1] - 1, tolerance, kp, &stacks[threadid(), 0])
+        for p in range(p_lo, p_hi):
+            _mark_section(src, off[p], off[p + 1] - 1, tolerance, kp, &stk[0])
             c = 0
             for k in range(off[p], off[p + 1]):
-                c = c + kp[k]
-            counts[p + 1] = c
-    out_off_arr = np.cumsum(counts_arr)
-    out_arr = np.empty((out_off_arr[nparts], 2), dtype=np.float64)
-    cdef int64_t[::1] out_off = out_off_arr
-    cdef double[:, ::1] out = out_arr
-    cdef double* dst = &out[0, 0] if out.shape[0] > 0 else NULL
-    cdef int64_t w
+                c += kp[k]
+            cnt[p + 1] = c
+
+
+def compact_lines(coords, offsets, keep_mask, out_offsets, out_coords, Py_ssize_t p_lo,
+                  Py_ssize_t p_hi):
+    """Copy the kept vertices of parts p_lo..p_hi-1 to out_coords[out_offsets[p]:...]."""
+    cdef const double[:, ::1] xy = coords
+    cdef const int64_t[::1] off = offsets
+    cdef const uint8_t[::1] keep = keep_mask
+    cdef const int64_t[::1] out_off = out_offsets
+    cdef double[:, ::1] out = out_coords
+    cdef Py_ssize_t p
+    cdef int64_t k, w
     with nogil:
-        for p in prange(nparts, num_threads=nthreads, schedule="static"):
+        for p in range(p_lo, p_hi):
             w = out_off[p]
             for k in range(off[p], off[p + 1]):
-                if kp[k]:
-                    dst[2 * w] = src[2 * k]
-                    dst[2 * w + 1] = src[2 * k + 1]
-                    w = w + 1
-    return Status.OK, out_arr, out_off_arr
+                if keep[k]:
+                    out[w, 0] = xy[k, 0]
+                    out[w, 1] = xy[k, 1]
+                    w += 1
 
 
 cdef int64_t _ring(const double* xy, int64_t first, int64_t last, double tolerance,

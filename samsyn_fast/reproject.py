@@ -86,9 +86,22 @@ def _check_finite(xy: np.ndarray) -> None:
 
 
 def _webmerc(xy: np.ndarray, inverse: bool) -> np.ndarray:
-    status, bad, out = _reproject.webmerc(xy, inverse, _THREADS)
-    if status:
-        raise KernelError(status, where=f"coords[{bad}]")
+    n = xy.shape[0]
+    out = np.empty((n, 2), dtype=np.float64)
+    if n < _MIN_PARALLEL:
+        bad = [_reproject.webmerc_into(xy, out, 0, n, inverse)]
+    else:
+        # Several slices per core (a core slowed by other work does not hold up the end);
+        # the kernel loop runs without the GIL.
+        bounds = np.linspace(0, n, 4 * _THREADS + 1).astype(np.int64)
+        jobs = [
+            _pool().submit(_reproject.webmerc_into, xy, out, int(lo), int(hi), inverse)
+            for lo, hi in pairwise(bounds)
+        ]
+        bad = [job.result() for job in jobs]
+    bad = [b for b in bad if b >= 0]
+    if bad:
+        raise KernelError(_NAN_COORD, where=f"coords[{min(bad)}]")
     return out
 
 

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
+import os
+from concurrent.futures import ThreadPoolExecutor
+from itertools import pairwise
 
 import numpy as np
 import shapely
@@ -13,6 +17,8 @@ from samsyn_fast.buffers import GeometryBuffers
 from samsyn_fast.errors import KernelError, raise_for_status
 
 _THREADS = 2
+# Below this many vertices a thread hand-off costs more than it saves.
+_MIN_PARALLEL = 100_000
 
 
 def _coords(coords: np.ndarray) -> np.ndarray:
@@ -57,11 +63,47 @@ def simplify_lines(
         KernelError: BAD_OFFSETS when offsets are not monotonic from 0 to N.
         ValueError: on a bad shape or a negative/NaN tolerance.
     """
-    status, out, out_off = _simplify.simplify_lines(
-        _coords(coords), _offsets(offsets, "offsets"), _tolerance(tolerance), _THREADS
-    )
+    xy = _coords(coords)
+    off = _offsets(offsets, "offsets")
+    tol = _tolerance(tolerance)
+    status, longest = _simplify.check_offsets(off, xy.shape[0])
     raise_for_status(status, where="offsets")
+    nparts = off.shape[0] - 1
+    keep = np.empty(xy.shape[0], dtype=np.uint8)
+    counts = np.zeros(nparts + 1, dtype=np.int64)
+    # Parts cut into runs of about equal vertex counts, several per core so that a core
+    # slowed by other work does not hold up the end; two threads (the loops hold no GIL).
+    runs = 4 * _THREADS if xy.shape[0] >= _MIN_PARALLEL else 1
+    cuts = np.searchsorted(off, np.linspace(0, xy.shape[0], runs + 1)[1:-1])
+    ranges = list(pairwise([0, *(int(c) for c in cuts), nparts]))
+
+    def mark(lo_hi: tuple[int, int]) -> None:
+        stack = np.empty(2 * longest + 4, dtype=np.int64)
+        _simplify.mark_lines(xy, off, lo_hi[0], lo_hi[1], tol, keep, counts, stack)
+
+    _run(mark, ranges)
+    out_off = np.cumsum(counts)
+    out = np.empty((int(out_off[-1]), 2), dtype=np.float64)
+    _run(lambda lo_hi: _simplify.compact_lines(xy, off, keep, out_off, out, *lo_hi), ranges)
     return out, out_off
+
+
+@functools.lru_cache(maxsize=1)
+def _pool() -> ThreadPoolExecutor:
+    # Created on first use (never at import): workers fork after import.
+    return ThreadPoolExecutor(max_workers=_THREADS, thread_name_prefix="samsyn-simplify")
+
+
+# A forked child inherits the parent's pool object but not its threads: start afresh there.
+os.register_at_fork(after_in_child=_pool.cache_clear)
+
+
+def _run(fn, ranges: list[tuple[int, int]]) -> None:
+    if len(ranges) == 1:
+        fn(ranges[0])
+    else:
+        for _ in _pool().map(fn, ranges):
+            pass
 
 
 def _polygon_parts(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

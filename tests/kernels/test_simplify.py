@@ -233,3 +233,23 @@ def test_parallel_batch_matches_geos():
     )
     _, ref_coords, (ref_off,) = shapely.to_ragged_array(ref)
     assert np.array_equal(out, ref_coords) and np.array_equal(out_off, ref_off)
+
+
+def test_works_in_a_forked_child():
+    # The parent has used the thread pool; a forked worker must not wait on dead threads.
+    import os
+
+    rng = np.random.default_rng(3)
+    coords = np.cumsum(rng.normal(size=(300_000, 2)), axis=0)
+    offsets = np.arange(0, 300_001, 300)
+    ref = simplify_lines(coords, offsets, 2.0)
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - child
+        try:
+            out = simplify_lines(coords, offsets, 2.0)
+            same = np.array_equal(out[0], ref[0]) and np.array_equal(out[1], ref[1])
+            os._exit(0 if same else 1)
+        except BaseException:  # noqa: BLE001 - any failure is the exit code
+            os._exit(2)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
