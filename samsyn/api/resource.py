@@ -14,7 +14,7 @@ from litestar.params import FromPath, RawBody
 from litestar import Request, Response, route
 from sqlalchemy.orm import Session
 
-from samsyn.api.compat import pagination, views, wire
+from samsyn.api.compat import pagination, wire
 from samsyn.api.compat.views import Call, View, dispatch, ok
 from samsyn.api.openapi import LegacyOperation
 from samsyn.db.engine import get_sessions

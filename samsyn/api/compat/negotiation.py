@@ -23,6 +23,10 @@ class Negotiated:
     indent: int | None     # from `application/json; indent=N`
 
 
+_PLAIN_JSON = Negotiated(JSON, None)
+_JSON_ACCEPTS = frozenset({"*/*", "application/json", "application/json, text/plain, */*"})
+
+
 def _media_types(accept: str) -> list[tuple[str, str, dict[str, str]]]:
     result = []
     for item in accept.split(","):
@@ -58,6 +62,8 @@ def _matches(renderer: str, main: str, sub: str) -> bool:
 
 def negotiate(accept: str | None, fmt: str | None) -> Negotiated:
     """Pick the renderer as DRF does: precedence groups first, renderer order second; q ignored."""
+    if fmt is None and (accept is None or accept in _JSON_ACCEPTS):
+        return _PLAIN_JSON  # what API clients send: skip the parse
     renderers = RENDERS
     if fmt is not None:
         if fmt not in FORMATS:

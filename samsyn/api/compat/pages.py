@@ -24,7 +24,7 @@ def server_error_page() -> bytes:
             b"<body><h1>Server Error (500)</h1></body>\n</html>\n")
 
 
-def browsable_page(title: str, body: RawBody) -> bytes:
+def browsable_page(title: str, body: bytes) -> bytes:
     """A minimal stand-in for DRF's browsable API: the JSON body in a page."""
     return (
         '<!DOCTYPE html>\n<html lang="en">\n<head><meta charset="utf-8">'

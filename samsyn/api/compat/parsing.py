@@ -43,7 +43,7 @@ def split_media_type(content_type: str) -> tuple[str, dict[str, str]]:
     return main.strip().lower(), params
 
 
-def parse_json(body: RawBody, charset: str = "utf-8") -> Any:
+def parse_json(body: bytes, charset: str = "utf-8") -> Any:
     """json.load over the decoded body exactly as DRF's JSONParser (strict constants)."""
     try:
         text = body.decode(charset)
@@ -59,7 +59,7 @@ def parse_json(body: RawBody, charset: str = "utf-8") -> Any:
         raise ParseError(f"JSON parse error - {exc}") from None
 
 
-def _parse_form(body: RawBody, charset: str) -> FormData:
+def _parse_form(body: bytes, charset: str) -> FormData:
     try:
         text = body.decode(charset)
     except (LookupError, ValueError) as exc:
@@ -67,7 +67,7 @@ def _parse_form(body: RawBody, charset: str) -> FormData:
     return FormData(parse_qsl(text, keep_blank_values=True))  # repeated keys: last wins
 
 
-def _parse_multipart(body: RawBody, content_type: str) -> FormData:
+def _parse_multipart(body: bytes, content_type: str) -> FormData:
     message = BytesParser(policy=HTTP).parsebytes(
         b"Content-Type: " + content_type.encode("latin-1") + b"\r\n\r\n" + body)
     if not message.is_multipart():
@@ -90,7 +90,7 @@ def _parse_multipart(body: RawBody, content_type: str) -> FormData:
     return data
 
 
-def parse_body(body: RawBody, content_type: str | None) -> Any:
+def parse_body(body: bytes, content_type: str | None) -> Any:
     """The request data as DRF's `request.data` would see it.
 
     An empty body parses to {} (whatever the type); a body without a Content-Type is a 415.

@@ -11,7 +11,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from litestar.params import RawBody
 from litestar import Request, Response
 
 from samsyn.api import auth as auth_mod
@@ -53,7 +52,7 @@ class Call:
     request: Request[Any, Any, Any]
     method: str
     query: dict[str, str]            # last value wins, as request.query_params.get
-    body: RawBody
+    body: bytes
     user: auth_mod.AuthUser | None
     negotiated: negotiation.Negotiated
     _data: Any = field(default=None, repr=False)
@@ -90,7 +89,7 @@ def http_date(timestamp: float) -> str:
     return email.utils.formatdate(timestamp, usegmt=True)
 
 
-def json_response(view: View, status: int, body: RawBody, *, extra: dict[str, str] | None = None,
+def json_response(view: View, status: int, body: bytes, *, extra: dict[str, str] | None = None,
                   negotiated: negotiation.Negotiated | None = None) -> Response[Any]:
     """A DRF response: JSON (or its indented / browsable variant) with the view's headers."""
     headers = {"Allow": view.allow_header, "Vary": "Accept"}
@@ -188,7 +187,7 @@ def _query_params(request: Request[Any, Any, Any]) -> dict[str, str]:
     return dict(pairs)
 
 
-def dispatch(request: Request[Any, Any, Any], body: RawBody, view: View,
+def dispatch(request: Request[Any, Any, Any], body: bytes, view: View,
              handlers: Mapping[str, Handler], *, session_factory: Callable[[], Any],
              secret: str, object_exists: Callable[[], bool] | None = None) -> Response[Any]:
     """Run one request through DRF's APIView.dispatch order.
@@ -252,7 +251,7 @@ def dispatch(request: Request[Any, Any, Any], body: RawBody, view: View,
     return response
 
 
-def ok(view: View, call: Call, body: RawBody, status: int = 200) -> Response[Any]:
+def ok(view: View, call: Call, body: bytes, status: int = 200) -> Response[Any]:
     """A handler's successful JSON response, honouring the negotiated renderer."""
     return json_response(view, status, body, negotiated=call.negotiated)
 

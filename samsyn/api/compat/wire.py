@@ -37,7 +37,7 @@ def encode_struct(value: Any) -> bytes:
     return _encoder.encode(value)
 
 
-def reindent(body: RawBody, indent: int) -> bytes:
+def reindent(body: bytes, indent: int) -> bytes:
     """Pretty-print an already rendered compact body (`Accept: application/json; indent=N`)."""
     return render(json.loads(body), indent=indent)
 

@@ -17,11 +17,10 @@ from typing import Any
 from urllib.parse import parse_qsl, quote, urlsplit
 
 from samsyn.api.compat import views
-from litestar.params import RawBody
 from litestar import Request, Response, route
 
 from samsyn.api import auth as auth_mod
-from samsyn.api.compat import pages, views
+from samsyn.api.compat import pages
 from samsyn.api.openapi import LegacyOperation
 from samsyn.domain.docs import service
 from samsyn.errors import AuthenticationFailed
@@ -74,7 +73,7 @@ def _authentication_error(request: Request[Any, Any, Any]) -> AuthenticationFail
 # ---------------------------------------------------------------------------------------------
 # /api/schema/
 
-def _schema_response(status: int, body: RawBody, negotiated: service.Negotiated,
+def _schema_response(status: int, body: bytes, negotiated: service.Negotiated,
                      extra: dict[str, str] | None = None) -> Response[Any]:
     headers = {"Allow": SCHEMA_ALLOW, "Vary": "Accept"}
     if extra:
@@ -148,7 +147,7 @@ def schema(request: Request[Any, Any, Any]) -> Response[Any]:
 # ---------------------------------------------------------------------------------------------
 # /api/swagger/, /api/redoc/ (TemplateHTMLRenderer only: no `Vary: Accept`)
 
-def _page_response(status: int, body: RawBody, extra: dict[str, str] | None = None) -> Response[Any]:
+def _page_response(status: int, body: bytes, extra: dict[str, str] | None = None) -> Response[Any]:
     headers = {"Allow": SCHEMA_ALLOW}
     if extra:
         headers.update(extra)
@@ -216,7 +215,7 @@ def _never_cache(headers: dict[str, str]) -> dict[str, str]:
     return headers
 
 
-def _html(status: int, body: RawBody, headers: dict[str, str]) -> Response[Any]:
+def _html(status: int, body: bytes, headers: dict[str, str]) -> Response[Any]:
     return Response(content=body, status_code=status, headers=headers, media_type=pages.HTML_MEDIA)
 
 
