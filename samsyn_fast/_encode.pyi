@@ -2,6 +2,7 @@ import numpy as np
 import numpy.typing as npt
 
 def format_number(v: float) -> bytes: ...
+def repr_positive(v: float, fast: bool) -> bytes | None: ...
 def encode_ewkb(
     kind: int,
     coords: npt.NDArray[np.float64],
