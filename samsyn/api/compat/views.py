@@ -85,8 +85,16 @@ class Call:
 Handler = Callable[[Call], Response[Any]]
 
 
+_DATE_CACHE: list[Any] = [None, ""]
+
+
 def http_date(timestamp: float) -> str:
-    return email.utils.formatdate(timestamp, usegmt=True)
+    """RFC 1123 date (cached per second: every list response carries one)."""
+    second = int(timestamp)
+    if _DATE_CACHE[0] != second:
+        _DATE_CACHE[1] = email.utils.formatdate(second, usegmt=True)
+        _DATE_CACHE[0] = second
+    return _DATE_CACHE[1]
 
 
 def json_response(view: View, status: int, body: bytes, *, extra: dict[str, str] | None = None,
@@ -181,7 +189,10 @@ def _metadata(view: View, has_object: bool) -> dict[str, Any]:
 
 def _query_params(request: Request[Any, Any, Any]) -> dict[str, str]:
     from urllib.parse import parse_qsl
-    qs = request.scope.get("query_string", b"").decode("latin-1")
+    raw = request.scope.get("query_string", b"")
+    if not raw:
+        return {}
+    qs = raw.decode("latin-1")
     # Django decodes the query string as UTF-8 (with replacement) after unquoting.
     pairs = parse_qsl(qs, keep_blank_values=True, encoding="utf-8", errors="replace")
     return dict(pairs)
