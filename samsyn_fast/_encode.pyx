@@ -21,6 +21,7 @@ import numpy as np
 cimport numpy as cnp
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t
 from libc.stdlib cimport free, malloc, realloc
+from libc.math cimport signbit
 from libc.string cimport memcpy
 
 from samsyn_fast._status cimport Status
@@ -325,6 +326,32 @@ cdef extern from *:
     int ss_utoa(uint64_t v, char* out) nogil
 
 
+cdef int python_float_repr(double v, char* out) noexcept nogil:
+    """repr(v) for a finite v, as Python's json prints a float it parsed."""
+    if v == 0.0:
+        if signbit(v):
+            memcpy(out, b"-0.0", 4)
+            return 4
+        memcpy(out, b"0.0", 3)
+        return 3
+    cdef int sign = 0
+    if v < 0:
+        out[0] = b'-'
+        sign = 1
+        v = -v
+    cdef int n = ss_repr_pos(v, 1, out + sign)   # the exact-integer path, when it applies
+    if n == 0:
+        n = ss_repr_pos(v, 0, out + sign)
+    return sign + n
+
+
+cdef size_t geojson_worst_case(Py_ssize_t wkb_bytes) noexcept nogil:
+    """Bytes `_geojson` may write for one geometry of `wkb_bytes` (E)WKB bytes: per input
+    byte a double (8 bytes) prints as <= 24 characters + a separator; plus the type and
+    closing text of the top level."""
+    return 8 * <size_t>wkb_bytes + 160
+
+
 def format_number(double v):
     """One coordinate as the legacy API printed it (see the module docstring); for tests."""
     cdef char buf[64]
@@ -512,12 +539,6 @@ def pgcopy_fields(data, offsets):
 
 
 # --------------------------------------------------------------------------- GeoJSON writer
-
-cdef struct _Reader:
-    const uint8_t* p
-    const uint8_t* end
-    bint swap
-
 
 cdef inline uint32_t _bswap32(uint32_t v) noexcept nogil:
     return ((v >> 24) & 0xff) | ((v >> 8) & 0xff00) | ((v << 8) & 0xff0000) | (v << 24)
@@ -888,7 +909,7 @@ def wkb_to_geojson(data, offsets, srids, names, name_offsets):
                 break
             if off[g + 1] > off[g]:
                 used = o - base
-                need = used + 8 * <size_t> (off[g + 1] - off[g]) + 160 + <size_t> longest_name
+                need = used + geojson_worst_case(off[g + 1] - off[g]) + <size_t> longest_name
                 if need > cap:
                     cap = max(2 * cap, need)
                     grown = <char*> realloc(base, cap)
