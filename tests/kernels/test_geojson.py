@@ -103,7 +103,7 @@ def test_testdata_files_match_geos(path):
 
 
 def test_cycle_hire_matches_pyogrio():
-    pyogrio = pytest.importorskip("pyogrio")
+    import pyogrio
     path = DATA / "r-cran-spdata" / "cycle_hire.geojson"
     _, _, wkb, _ = pyogrio.raw.read(path)
     expected = shapely.get_coordinates(shapely.from_wkb(wkb))
