@@ -92,9 +92,13 @@ def create_app() -> Front:
     import gc
 
     from samsyn import logs
-    from samsyn.settings import get_settings
-    logs.configure(get_settings().log_level)
-    app = Front(create_litestar(max_body_bytes=get_settings().max_body_bytes))
+    from samsyn.settings import DEV_SECRET_KEY, get_settings
+    settings = get_settings()
+    logs.configure(settings.log_level)
+    if settings.secret_key == DEV_SECRET_KEY:
+        log.warning("SECRET_KEY is the development default: set it to the legacy Django "
+                    "SECRET_KEY before serving real users (tokens signed with it are forgeable)")
+    app = Front(create_litestar(max_body_bytes=settings.max_body_bytes))
     # Everything built so far lives as long as the worker: keep it out of the collector's
     # sight, or each full collection walks the whole framework (measured 50 ms pauses during
     # a 10,000-feature response, whose row stream allocates a tuple per feature).
