@@ -21,7 +21,6 @@ text column is a list of per-chunk pieces rather than one copied buffer.
 from __future__ import annotations
 
 import _thread
-import bisect
 import codecs
 import itertools
 import json
@@ -35,6 +34,7 @@ from typing import Any, Union
 import numpy as np
 
 from samsyn_fast import _csv
+from samsyn_fast.columns import StringColumn
 from samsyn_fast.errors import KernelError
 
 __all__ = ["CsvPoints", "StringColumn", "iter_csv_points", "read_csv_points",
@@ -49,122 +49,6 @@ _MAX_CHUNKS = 8                     # at most this many (each extra chunk is one
 _STATUS_BAD_NUMBER = 6
 _STATUS_NAN = 7
 _STATUS_BAD_TEXT = 9
-
-
-class StringColumn:
-    """A text column as UTF-8 bytes + int64 offsets, no Python object per cell until asked.
-
-    It is made of one or more pieces ``(offsets, data)``: piece rows are
-    ``data[offsets[i]:offsets[i + 1]]`` (a parallel parse gives one piece per chunk, so the
-    text is never copied to be joined). ``offsets`` / ``data`` give the single-piece view
-    (joined on first use when there are several pieces).
-    """
-
-    __slots__ = ("_joined", "_starts", "pieces")
-
-    def __init__(self, offsets: np.ndarray | None = None, data: np.ndarray | None = None, *,
-                 pieces: list[tuple[np.ndarray, np.ndarray]] | None = None) -> None:
-        if pieces is None:
-            if offsets is None or data is None:
-                raise TypeError("StringColumn needs offsets and data, or pieces")
-            pieces = [(offsets, data)]
-        self.pieces = [(o, d) for o, d in pieces if o.shape[0] > 1] or [pieces[0]]
-        starts = [0]
-        for o, _ in self.pieces:
-            starts.append(starts[-1] + o.shape[0] - 1)
-        self._starts = starts
-        self._joined: tuple[np.ndarray, np.ndarray] | None = (
-            self.pieces[0] if len(self.pieces) == 1 else None)
-
-    def _join(self) -> tuple[np.ndarray, np.ndarray]:
-        if self._joined is None:
-            datas, offs, base = [], [np.zeros(1, np.int64)], 0
-            for o, d in self.pieces:
-                a, b = int(o[0]), int(o[-1])
-                datas.append(d[a:b])
-                offs.append(o[1:] - a + base)
-                base += b - a
-            self._joined = (np.concatenate(offs), np.concatenate(datas) if datas
-                            else np.zeros(0, np.uint8))
-        return self._joined
-
-    @property
-    def offsets(self) -> np.ndarray:
-        """(N + 1,) int64 offsets into `data` (may start above 0 for a slice)."""
-        return self._join()[0]
-
-    @property
-    def data(self) -> np.ndarray:
-        """UTF-8 bytes as a uint8 array."""
-        return self._join()[1]
-
-    def __len__(self) -> int:
-        return self._starts[-1]
-
-    def __getitem__(self, i: int) -> str:
-        n = len(self)
-        if not isinstance(i, (int, np.integer)):
-            raise TypeError("StringColumn indices must be integers (use .slice for ranges)")
-        if i < 0:
-            i += n
-        if not 0 <= i < n:
-            raise IndexError("StringColumn index out of range")
-        k = bisect.bisect_right(self._starts, i) - 1
-        o, d = self.pieces[k]
-        j = i - self._starts[k]
-        return d[int(o[j]):int(o[j + 1])].tobytes().decode("utf-8")
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self.to_list())
-
-    def __eq__(self, other: object) -> bool:
-        if isinstance(other, StringColumn):
-            return self.to_list() == other.to_list()
-        if isinstance(other, list):
-            return self.to_list() == other
-        return NotImplemented
-
-    __hash__ = None  # type: ignore[assignment]
-
-    def __repr__(self) -> str:
-        head = self.to_list() if len(self) <= 3 else [self[0], self[1], self[2], "..."]
-        return f"StringColumn({len(self)} items: {head!r})"
-
-    def slice(self, start: int, stop: int) -> StringColumn:
-        """Rows [start, stop) as a view (shares the data)."""
-        n = len(self)
-        start, stop = max(0, min(start, n)), max(0, min(stop, n))
-        stop = max(stop, start)
-        out = []
-        for k, (o, d) in enumerate(self.pieces):
-            a, b = max(start, self._starts[k]), min(stop, self._starts[k + 1])
-            if a < b:
-                out.append((o[a - self._starts[k]:b - self._starts[k] + 1], d))
-        if not out:
-            out = [(self.pieces[0][0][:1], self.pieces[0][1])]
-        return StringColumn(pieces=out)
-
-    def to_list(self) -> list[str]:
-        """All values as Python strings (one C loop per piece)."""
-        if len(self.pieces) == 1:
-            o, d = self.pieces[0]
-            return _csv.decode_strings(d, np.ascontiguousarray(o))
-        out: list[str] = []
-        for o, d in self.pieces:
-            out.extend(_csv.decode_strings(d, np.ascontiguousarray(o)))
-        return out
-
-    def to_arrow(self) -> Any:
-        """A ``pyarrow.large_string`` (chunked) array over the same bytes (no copy of the text)."""
-        import pyarrow as pa
-
-        chunks = []
-        for o, d in self.pieces:
-            a, b = int(o[0]), int(o[-1])
-            chunks.append(pa.LargeStringArray.from_buffers(
-                o.shape[0] - 1, pa.py_buffer(np.ascontiguousarray(o - a)),
-                pa.py_buffer(np.ascontiguousarray(d[a:b]))))
-        return chunks[0] if len(chunks) == 1 else pa.chunked_array(chunks, pa.large_string())
 
 
 @dataclass(frozen=True, slots=True)

@@ -52,6 +52,7 @@ import numpy as np
 
 from samsyn_fast import _dbf, _shapefile
 from samsyn_fast.buffers import GeometryBuffers
+from samsyn_fast.columns import StringColumn
 from samsyn_fast.errors import KernelError
 
 __all__ = [
@@ -96,104 +97,6 @@ class DbfField:
     type: str
     size: int
     decimals: int
-
-
-class StringColumn:
-    """A text column without a Python object per value: UTF-8 ``data`` + int64 ``offsets``.
-
-    Value ``i`` is ``data[offsets[i]:offsets[i + 1]]`` decoded as UTF-8, or None where
-    ``null[i]`` (a blank DBF value; GDAL reads those as unset). ``to_list()``/``to_numpy()``
-    build the Python strings on demand (about 0.1-0.2 s per million values); ``to_arrow()`` is
-    zero-copy (large_string).
-    """
-
-    __slots__ = ("data", "null", "offsets")
-
-    def __init__(self, offsets: np.ndarray, data: np.ndarray, null: np.ndarray) -> None:
-        self.offsets = offsets
-        self.data = data
-        self.null = null
-
-    @property
-    def encoding(self) -> str:
-        return "utf-8"
-
-    @property
-    def nbytes(self) -> int:
-        return int(self.offsets.nbytes + self.data.nbytes + self.null.nbytes)
-
-    def __len__(self) -> int:
-        return int(self.null.shape[0])
-
-    def __getitem__(self, key: Any) -> Any:
-        if isinstance(key, (int, np.integer)):
-            i = int(key)
-            n = len(self)
-            if i < 0:
-                i += n
-            if not 0 <= i < n:
-                raise IndexError(key)
-            if self.null[i]:
-                return None
-            return self.data[self.offsets[i]:self.offsets[i + 1]].tobytes().decode("utf-8")
-        if isinstance(key, slice):
-            start, stop, step = key.indices(len(self))
-            if step == 1:   # contiguous: share the bytes, rebase the offsets
-                stop = max(stop, start)
-                off = self.offsets[start:stop + 1]
-                return StringColumn(off - off[0], self.data[off[0]:off[-1]],
-                                    self.null[start:stop])
-        return StringColumn.from_list(self.to_numpy()[key].tolist())
-
-    def __iter__(self) -> Iterator[str | None]:
-        return iter(self.to_list())
-
-    def __eq__(self, other: object) -> bool:
-        if isinstance(other, StringColumn):
-            return self.to_list() == other.to_list()
-        return NotImplemented
-
-    __hash__ = None  # type: ignore[assignment]
-
-    def __repr__(self) -> str:
-        head = self.to_list()[:5] if len(self) <= 5 else [*self[:5].to_list(), "..."]
-        return f"StringColumn({head!r}, n={len(self)})"
-
-    def to_list(self) -> list[str | None]:
-        """The values as Python str (None for nulls)."""
-        raw = self.data.tobytes()
-        off = self.offsets.tolist()
-        null = self.null.tolist()
-        if not raw or self.data.max() < 0x80:   # ASCII: byte offsets are char offsets
-            text = raw.decode("ascii")
-            return [None if null[i] else text[off[i]:off[i + 1]] for i in range(len(null))]
-        return [None if null[i] else raw[off[i]:off[i + 1]].decode("utf-8")
-                for i in range(len(null))]
-
-    def to_numpy(self) -> np.ndarray:
-        """An object array of str/None (pyogrio's representation)."""
-        out = np.empty(len(self), dtype=object)
-        out[:] = self.to_list()
-        return out
-
-    def to_arrow(self) -> Any:
-        """A pyarrow large_string array sharing these buffers (needs pyarrow)."""
-        import pyarrow as pa
-
-        validity = pa.array(~self.null).buffers()[1] if self.null.any() else None
-        return pa.Array.from_buffers(
-            pa.large_string(), len(self),
-            [validity, pa.py_buffer(self.offsets), pa.py_buffer(self.data)],
-        )
-
-    @classmethod
-    def from_list(cls, values: list[str | None]) -> StringColumn:
-        """Build a column from Python strings (None = null)."""
-        enc = [b"" if v is None else v.encode("utf-8") for v in values]
-        offsets = np.zeros(len(enc) + 1, dtype=np.int64)
-        np.cumsum([len(b) for b in enc], out=offsets[1:])
-        data = np.frombuffer(b"".join(enc), dtype=np.uint8).copy()
-        return cls(offsets, data, np.array([v is None for v in values], dtype=bool))
 
 
 @dataclass(frozen=True)
