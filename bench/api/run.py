@@ -7,7 +7,7 @@ projects x 4 layers) in a fresh database: DATABASE_URL's server, or an embedded 
 bench/data/pgdata. samsyn runs with its production command (`samsyn serve --workers N`); the
 ceilings (bench/api/ceiling_app.py: a constant endpoint, and per case the same SQL through
 psycopg + msgspec) are served the same way. wrk drives each URL (2 threads, --timeout 60s)
-after a warm-up. Last line:
+after a warm-up, samsyn and its bare endpoint in alternating rounds (medians). Last line:
 `ratios: list_vs_ceiling=R detail_vs_ceiling=R projects_vs_ceiling=R wfs_vs_ceiling=R`
 (samsyn req/s / bare endpoint req/s). The legacy's figures on this machine kind
 (bench/legacy-api.md, 2 gunicorn workers) are printed alongside.
@@ -19,6 +19,7 @@ import os
 import re
 import shutil
 import signal
+import statistics
 import socket
 import subprocess
 import sys
@@ -121,6 +122,8 @@ def main() -> int:
     ap.add_argument("--warmup", type=int, default=3)
     ap.add_argument("--connections", type=int, default=16)
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--rounds", type=int, default=3,
+                    help="alternating samsyn/bare rounds per case (duration split between them)")
     ap.add_argument("--quick", action="store_true", help="5 s runs, 1 s warm-up")
     args = ap.parse_args()
     if args.quick:
@@ -144,15 +147,30 @@ def main() -> int:
             wrk(target, args.warmup, args.connections)
             return wrk(target, args.duration, args.connections)
 
+        def interleaved(ours: str, bare: str) -> tuple[tuple[float, float, float, int], ...]:
+            """samsyn and its bare endpoint in alternating rounds (the machine's drift hits
+            both alike); per side the median req/s, p50 and p99 of the rounds."""
+            for port, path in ((samsyn_port, ours), (ceiling_port, bare)):
+                wrk(f"http://127.0.0.1:{port}{path}", args.warmup, args.connections)
+            seconds = max(1, args.duration // args.rounds)
+            runs: dict[int, list[tuple[float, float, float, int]]] = {samsyn_port: [], ceiling_port: []}
+            for _ in range(args.rounds):
+                for port, path in ((samsyn_port, ours), (ceiling_port, bare)):
+                    runs[port].append(wrk(f"http://127.0.0.1:{port}{path}", seconds, args.connections))
+            return tuple(
+                (statistics.median(r[0] for r in rs), statistics.median(r[1] for r in rs),
+                 statistics.median(r[2] for r in rs), sum(r[3] for r in rs))
+                for rs in (runs[samsyn_port], runs[ceiling_port]))
+
         const = measure(ceiling_port, "/const")
-        print(f"machine: {os.cpu_count()} cores; wrk -t2 -c{args.connections} -d{args.duration}s; "
+        print(f"machine: {os.cpu_count()} cores; wrk -t2 -c{args.connections}, {args.rounds} "
+              f"alternating rounds of {max(1, args.duration // args.rounds)}s per side (medians); "
               f"{args.workers} worker processes each")
         print(f"{'case':<9} {'samsyn req/s':>13} {'p50 ms':>8} {'p99 ms':>8} | {'bare req/s':>11} "
               f"{'p50 ms':>8} {'p99 ms':>8} | {'const req/s':>11} | {'vs bare':>7} {'vs legacy':>9}")
         ratios = {}
         for name, path, bare_path, legacy in CASES:
-            ours = measure(samsyn_port, path)
-            bare = measure(ceiling_port, bare_path)
+            ours, bare = interleaved(path, bare_path)
             ratios[name] = ours[0] / bare[0]
             errors = f"  ({ours[3]} non-2xx!)" if ours[3] else ""
             print(f"{name:<9} {ours[0]:>13.1f} {ours[1]:>8.2f} {ours[2]:>8.2f} | {bare[0]:>11.1f} "
