@@ -174,77 +174,85 @@ cdef Status _position(Cursor* c, Family* f) noexcept nogil:
     return Status.OK
 
 
+cdef enum:
+    ARRAY_EMPTY = 0       # "[]" consumed
+    ARRAY_ITEMS = 1       # "[" consumed, items follow
+    ARRAY_NEXT = 1        # "," consumed, another item follows
+    ARRAY_CLOSED = 2      # "]" consumed
+    ARRAY_BAD = -1
+
+
+cdef inline int _open_array(Cursor* c) noexcept nogil:
+    if not _peek(c, 91):                       # '['
+        return ARRAY_BAD
+    c.p += 1
+    if _peek(c, 93):                           # ']'
+        c.p += 1
+        return ARRAY_EMPTY
+    return ARRAY_ITEMS
+
+
+cdef inline int _after_item(Cursor* c) noexcept nogil:
+    _ws(c)
+    if c.p < c.end and c.p[0] == 44:           # ','
+        c.p += 1
+        return ARRAY_NEXT
+    if c.p < c.end and c.p[0] == 93:           # ']'
+        c.p += 1
+        return ARRAY_CLOSED
+    return ARRAY_BAD
+
+
 cdef Status _positions(Cursor* c, Family* f) noexcept nogil:
     """[position, ...] (possibly empty)."""
     cdef Status s
-    if not _peek(c, 91):
+    cdef int k = _open_array(c)
+    if k == ARRAY_BAD:
         return _fail(c, PROBLEM_NESTING, Status.BAD_RECORD)
-    c.p += 1
-    if _peek(c, 93):
-        c.p += 1
-        return Status.OK
-    while True:
+    while k != ARRAY_EMPTY and k != ARRAY_CLOSED:
         s = _position(c, f)
         if s != Status.OK:
             return s
-        _ws(c)
-        if c.p < c.end and c.p[0] == 44:
-            c.p += 1
-            continue
-        if c.p < c.end and c.p[0] == 93:
-            c.p += 1
-            return Status.OK
-        return _fail(c, PROBLEM_NESTING, Status.BAD_RECORD)
+        k = _after_item(c)
+        if k == ARRAY_BAD:
+            return _fail(c, PROBLEM_NESTING, Status.BAD_RECORD)
+    return Status.OK
 
 
 cdef Status _rings(Cursor* c, Family* f) noexcept nogil:
     """[[position, ...], ...]: each inner array closes one ring (line part)."""
     cdef Status s
-    if not _peek(c, 91):
+    cdef int k = _open_array(c)
+    if k == ARRAY_BAD:
         return _fail(c, PROBLEM_NESTING, Status.BAD_RECORD)
-    c.p += 1
-    if _peek(c, 93):
-        c.p += 1
-        return Status.OK
-    while True:
+    while k != ARRAY_EMPTY and k != ARRAY_CLOSED:
         s = _positions(c, f)
         if s != Status.OK:
             return s
         if _push_i64(&f.ring, _count(&f.xy) // 2) != 0:
             return Status.NO_MEMORY
-        _ws(c)
-        if c.p < c.end and c.p[0] == 44:
-            c.p += 1
-            continue
-        if c.p < c.end and c.p[0] == 93:
-            c.p += 1
-            return Status.OK
-        return _fail(c, PROBLEM_NESTING, Status.BAD_RECORD)
+        k = _after_item(c)
+        if k == ARRAY_BAD:
+            return _fail(c, PROBLEM_NESTING, Status.BAD_RECORD)
+    return Status.OK
 
 
 cdef Status _polygons(Cursor* c, Family* f) noexcept nogil:
     """[[[position, ...], ...], ...]: each middle array closes one polygon."""
     cdef Status s
-    if not _peek(c, 91):
+    cdef int k = _open_array(c)
+    if k == ARRAY_BAD:
         return _fail(c, PROBLEM_NESTING, Status.BAD_RECORD)
-    c.p += 1
-    if _peek(c, 93):
-        c.p += 1
-        return Status.OK
-    while True:
+    while k != ARRAY_EMPTY and k != ARRAY_CLOSED:
         s = _rings(c, f)
         if s != Status.OK:
             return s
         if _push_i64(&f.poly, _count(&f.ring) - 1) != 0:
             return Status.NO_MEMORY
-        _ws(c)
-        if c.p < c.end and c.p[0] == 44:
-            c.p += 1
-            continue
-        if c.p < c.end and c.p[0] == 93:
-            c.p += 1
-            return Status.OK
-        return _fail(c, PROBLEM_NESTING, Status.BAD_RECORD)
+        k = _after_item(c)
+        if k == ARRAY_BAD:
+            return _fail(c, PROBLEM_NESTING, Status.BAD_RECORD)
+    return Status.OK
 
 
 cdef Status _geometry(Cursor* c, int code, Family* f) noexcept nogil:
