@@ -3,9 +3,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Text, any_, bindparam, cast, delete, insert, select, update
+from sqlalchemy import Text, any_, bindparam, cast, delete, select
 from sqlalchemy.orm import Session
 
+from samsyn.db import writes
 from samsyn.db.models import Layer, ProjectLayer, Source
 from samsyn.db.reads import ListQueries, Query, Reader
 from samsyn.domain.sources.queries import SOURCE_COLUMNS
@@ -57,23 +58,19 @@ def layers_of_projects(conn: Reader, project_ids: list[int]) -> list[Any]:
 # ----------------------------------------------------------------- writes (ORM session)
 
 def layer_for_update(db: Session, layer_id: int) -> Layer | None:
-    return db.execute(select(Layer).where(Layer.id == layer_id).with_for_update()).scalar_one_or_none()
+    return writes.locked(db, Layer, layer_id)
 
 
 def lid_taken(db: Session, lid: str, exclude_id: int | None = None) -> bool:
-    stmt = select(Layer.id).where(Layer.lid == lid)
-    if exclude_id is not None:
-        stmt = stmt.where(Layer.id != exclude_id)
-    return db.execute(stmt.limit(1)).first() is not None
+    return writes.value_taken(db, Layer.lid, lid, exclude_id)
 
 
 def insert_layer(db: Session, values: dict[str, Any]) -> int:
-    return db.execute(insert(Layer).values(**values).returning(Layer.id)).scalar_one()
+    return writes.insert_row(db, Layer, values)
 
 
 def update_layer(db: Session, layer_id: int, values: dict[str, Any]) -> None:
-    if values:
-        db.execute(update(Layer).where(Layer.id == layer_id).values(**values))
+    writes.update_row(db, Layer, layer_id, values)
 
 
 def delete_layer(db: Session, layer_id: int) -> bool:

@@ -3,9 +3,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.orm import Session
 
+from samsyn.db import writes
 from samsyn.db.models import Project, ProjectLayer
 from samsyn.db.reads import ListQueries, Query, Reader
 
@@ -43,19 +44,15 @@ def project_for_update(db: Session, project_id: int) -> Any:
 
 
 def pid_taken(db: Session, pid: str, exclude_id: int | None = None) -> bool:
-    stmt = select(Project.id).where(Project.pid == pid)
-    if exclude_id is not None:
-        stmt = stmt.where(Project.id != exclude_id)
-    return db.execute(stmt.limit(1)).first() is not None
+    return writes.value_taken(db, Project.pid, pid, exclude_id)
 
 
 def insert_project(db: Session, values: dict[str, Any]) -> int:
-    return db.execute(insert(Project).values(**values).returning(Project.id)).scalar_one()
+    return writes.insert_row(db, Project, values)
 
 
 def update_project(db: Session, project_id: int, values: dict[str, Any]) -> None:
-    if values:
-        db.execute(update(Project).where(Project.id == project_id).values(**values))
+    writes.update_row(db, Project, project_id, values)
 
 
 def delete_project(db: Session, project_id: int) -> bool:

@@ -3,9 +3,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Text, bindparam, cast, delete, insert, select, update
+from sqlalchemy import Text, bindparam, cast, delete, select
 from sqlalchemy.orm import Session
 
+from samsyn.db import writes
 from samsyn.db.models import Geometry, Layer, ProjectLayer, Source
 from samsyn.db.reads import ListQueries, Query, Reader
 
@@ -39,23 +40,19 @@ def source_exists(conn: Reader, source_id: int) -> bool:
 # ----------------------------------------------------------------- writes (ORM session)
 
 def source_for_update(db: Session, source_id: int) -> Source | None:
-    return db.execute(select(Source).where(Source.id == source_id).with_for_update()).scalar_one_or_none()
+    return writes.locked(db, Source, source_id)
 
 
 def sid_taken(db: Session, sid: str, exclude_id: int | None = None) -> bool:
-    stmt = select(Source.id).where(Source.sid == sid)
-    if exclude_id is not None:
-        stmt = stmt.where(Source.id != exclude_id)
-    return db.execute(stmt.limit(1)).first() is not None
+    return writes.value_taken(db, Source.sid, sid, exclude_id)
 
 
 def insert_source(db: Session, values: dict[str, Any]) -> int:
-    return db.execute(insert(Source).values(**values).returning(Source.id)).scalar_one()
+    return writes.insert_row(db, Source, values)
 
 
 def update_source(db: Session, source_id: int, values: dict[str, Any]) -> None:
-    if values:
-        db.execute(update(Source).where(Source.id == source_id).values(**values))
+    writes.update_row(db, Source, source_id, values)
 
 
 def delete_source(db: Session, source_id: int) -> bool:
