@@ -17,7 +17,8 @@ def make_engine(url: str, *, pool_size: int = 8, max_overflow: int = 8) -> Engin
         max_overflow=max_overflow,
         pool_pre_ping=False,
         pool_recycle=1800,
-        connect_args={"application_name": "samsyn"},
+        pool_timeout=5,
+        connect_args={"application_name": "samsyn", "connect_timeout": 5},
     )
 
 

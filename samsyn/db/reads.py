@@ -94,9 +94,10 @@ def get_read_pool() -> ConnectionPool:
         _dsn(settings.database_url),
         min_size=1,
         max_size=settings.pool_size,
-        kwargs={"autocommit": True, "application_name": "samsyn-read"},
+        kwargs={"autocommit": True, "application_name": "samsyn-read", "connect_timeout": 5},
         open=True,
         check=None,
+        timeout=5.0,  # a request waits at most this long for a connection, then fails (500)
     )
 
 
