@@ -82,6 +82,39 @@ def run(host: str, port: int, workers: int, data_dir: str) -> None:
     serve.callback(host=host, port=port, workers=workers)  # type: ignore[misc]
 
 
+@main.command()
+@click.option("--threads", default=2, show_default=True, type=int)
+@click.option("--every", default=30.0, show_default=True, type=float,
+              help="Seconds between scheduled mail delivery passes.")
+def worker(threads: int, every: float) -> None:
+    """Run the job worker: consumes the queues of SAMSYN_BROKER_URL (or, without one, an
+    in-process queue) and schedules the periodic jobs (mail outbox, housekeeping)."""
+    import signal
+    import threading
+
+    from dramatiq import Worker
+
+    _settings_or_exit()
+    from samsyn import logs
+    from samsyn.jobs import actors
+    from samsyn.jobs.broker import setup_broker
+    logs.configure()
+    broker = setup_broker()
+    running = Worker(broker, worker_threads=threads)
+    running.start()
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    passes = 0
+    while not stop.is_set():
+        actors.deliver_mail.send()
+        if passes % max(1, int(3600 / every)) == 0:
+            actors.purge_expired.send()
+        passes += 1
+        stop.wait(every)
+    running.stop()
+
+
 @main.group()
 def db() -> None:
     """Database schema: migrate, adopt a legacy Django database, check."""

@@ -1,0 +1,11 @@
+"""Periodic cleanup: expired JWT denylist entries and Django sessions."""
+from __future__ import annotations
+
+from samsyn.db.engine import get_sessions
+from samsyn.domain.accounts.service import purge_expired
+
+
+def run() -> tuple[int, int]:
+    """(denylist rows, session rows) removed."""
+    with get_sessions().begin() as db:
+        return purge_expired(db)
