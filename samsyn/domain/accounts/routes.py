@@ -191,9 +191,9 @@ def _logout(call: Call) -> Response[Any]:
     with get_sessions().begin() as db:
         outcome = service.logout(db, _presented(call), _client(call))
     # Django's SessionMiddleware added Cookie after django-cors-headers' origin here.
-    return views.json_response(LOGOUT, 200, wire.render({"detail": "Successfully logged out."}),
-                               extra=_session_headers(outcome, "Accept, origin, Cookie"),
-                               negotiated=call.negotiated)
+    return views.detail(LOGOUT, 200, "Successfully logged out.",
+                        extra=_session_headers(outcome, "Accept, origin, Cookie"),
+                        negotiated=call.negotiated)
 
 
 @route("/api/rest-auth/logout/", http_method=views.ALL_METHODS, sync_to_thread=views.SYNC_TO_THREAD,
@@ -230,10 +230,9 @@ def _password_change(call: Call) -> Response[Any]:
     assert presented is not None  # the view requires authentication
     with get_sessions().begin() as db:
         outcome = service.change_password(db, presented, lambda: call.data, _client(call))
-    return views.json_response(PASSWORD_CHANGE, 200,
-                               wire.render({"detail": "New password has been saved."}),
-                               extra=_session_headers(outcome, "Accept, origin, Cookie"),
-                               negotiated=call.negotiated)
+    return views.detail(PASSWORD_CHANGE, 200, "New password has been saved.",
+                        extra=_session_headers(outcome, "Accept, origin, Cookie"),
+                        negotiated=call.negotiated)
 
 
 @route("/api/rest-auth/password/change/", http_method=views.ALL_METHODS, sync_to_thread=views.HASHING_TO_THREAD,
