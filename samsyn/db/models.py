@@ -101,13 +101,13 @@ class Job(Base):
     __tablename__ = "samsyn_job"
     __table_args__ = (
         UniqueConstraint("idempotency_key", name="samsyn_job_idempotency_key_key"),
-        CheckConstraint("status IN ('queued', 'running', 'succeeded', 'failed')",
+        CheckConstraint("status IN ('accepted', 'running', 'successful', 'failed')",
                         name="samsyn_job_status_check"),
         Index("samsyn_job_status_created_idx", "status", "created"),
     )
     id: Mapped[int] = mapped_column(BigInteger, Identity(always=False), primary_key=True)
     kind: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(Text, server_default=text("'queued'"))
+    status: Mapped[str] = mapped_column(Text, server_default=text("'accepted'"))
     args: Mapped[Any] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
     progress: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
     total: Mapped[int | None] = mapped_column(BigInteger)
@@ -117,6 +117,9 @@ class Job(Base):
     started: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     finished: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     idempotency_key: Mapped[str | None] = mapped_column(Text)
+    worker: Mapped[str | None] = mapped_column(Text)      # hostname:pid of the last attempt
+    attempts: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    updated: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=text("now()"))
 
 
 class TokenDenylist(Base):

@@ -117,7 +117,8 @@ def test_samsyn_tables(migrated_url: str) -> None:
     schema = _inspect(migrated_url, tables=SAMSYN_TABLES)["tables"]
     job = {c["name"]: c for c in schema["samsyn_job"]["columns"]}
     assert list(job) == ["id", "kind", "status", "args", "progress", "total", "result", "error",
-                         "created", "started", "finished", "idempotency_key"]
+                         "created", "started", "finished", "idempotency_key", "worker", "attempts",
+                         "updated"]
     assert job["id"]["type"] == "bigint" and job["id"]["identity"] == "d"
     assert job["args"]["type"] == "jsonb" and job["created"]["type"] == "timestamp with time zone"
     assert "samsyn_job_idempotency_key_key" in schema["samsyn_job"]["constraints"]
@@ -132,7 +133,7 @@ def test_samsyn_tables(migrated_url: str) -> None:
                 conn.execute(text("INSERT INTO samsyn_job (kind, status) VALUES ('x', 'bogus')"))
         row = conn.execute(text("INSERT INTO samsyn_job (kind) VALUES ('update_source_stats') "
                                 "RETURNING status, progress, args::text")).one()
-        assert tuple(row) == ("queued", 0, "{}")
+        assert tuple(row) == ("accepted", 0, "{}")
         conn.rollback()
     engine.dispose()
 
@@ -141,7 +142,7 @@ def test_downgrade_and_upgrade_round_trip(new_database, legacy_url: str) -> None
     url = new_database("roundtrip")
     migrate.upgrade_head(url)
     assert migrate.is_at_head(url)
-    assert migrate.current_revision(url) == migrate.head_revision() == "0002"
+    assert migrate.current_revision(url) == migrate.head_revision()
     migrate.check(url)  # alembic check: the models need no new revision
 
     migrate.downgrade(url, "0001")
@@ -159,12 +160,31 @@ def test_downgrade_and_upgrade_round_trip(new_database, legacy_url: str) -> None
     assert diff_schema(_inspect(legacy_url), _inspect(url), tables=LEGACY_TABLES) == {}
 
 
+def test_0003_renames_job_statuses_both_ways(new_database) -> None:
+    url = new_database("jobstatus")
+    migrate.upgrade(url, "0002")
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO samsyn_job (kind, status) VALUES ('a', 'queued'), "
+                          "('b', 'running'), ('c', 'succeeded'), ('d', 'failed')"))
+    migrate.upgrade(url, "0003")
+    with engine.begin() as conn:
+        rows = conn.execute(text("SELECT kind, status, attempts FROM samsyn_job ORDER BY kind"))
+        assert [tuple(r) for r in rows] == [("a", "accepted", 0), ("b", "running", 0),
+                                            ("c", "successful", 0), ("d", "failed", 0)]
+    migrate.downgrade(url, "0002")
+    with engine.begin() as conn:
+        rows = conn.execute(text("SELECT status FROM samsyn_job ORDER BY kind"))
+        assert [r[0] for r in rows] == ["queued", "running", "succeeded", "failed"]
+    engine.dispose()
+
+
 def test_alembic_command_line(new_database) -> None:
     url = new_database("cli")
     run = [sys.executable, "-m", "alembic", "-c", str(REPO / "alembic.ini"), "-x", f"url={url}"]
     subprocess.run(run + ["upgrade", "head"], check=True, capture_output=True, cwd="/")
     out = subprocess.run(run + ["current"], check=True, capture_output=True, text=True, cwd="/")
-    assert "0002 (head)" in out.stdout
+    assert f"{migrate.head_revision()} (head)" in out.stdout
     subprocess.run(run + ["check"], check=True, capture_output=True, cwd="/")
 
 
