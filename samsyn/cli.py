@@ -124,9 +124,13 @@ def db() -> None:
 @click.argument("revision", default="head")
 def db_upgrade(revision: str) -> None:
     """Apply the Alembic migrations to DATABASE_URL (default: up to head)."""
-    from samsyn.db.migrate import upgrade
-    upgrade(_settings_or_exit().database_url, revision)
+    from samsyn.db.migrate import collation_note, upgrade
+    url = _settings_or_exit().database_url
+    upgrade(url, revision)
     click.echo(f"database at {revision}")
+    note = collation_note(url)
+    if note:
+        click.echo(note, err=True)
 
 
 @db.command("adopt")
@@ -137,8 +141,13 @@ def db_adopt(dry_run: bool) -> None:
     A mismatch is reported table by table and nothing is changed (exit status 1).
     """
     from samsyn.db.adopt import adopt
-    report = adopt(_settings_or_exit().database_url, dry_run=dry_run)
+    from samsyn.db.migrate import collation_note
+    url = _settings_or_exit().database_url
+    report = adopt(url, dry_run=dry_run)
     click.echo(str(report))
+    note = collation_note(url)
+    if note:
+        click.echo(note, err=True)
     if not report.adopted and not dry_run:
         sys.exit(1)
 

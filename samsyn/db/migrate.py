@@ -25,6 +25,7 @@ from sqlalchemy.engine import Connection
 __all__ = [
     "alembic_config",
     "check",
+    "collation_note",
     "current_revision",
     "downgrade",
     "head_revision",
@@ -126,6 +127,36 @@ def head_revision() -> str:
 def is_at_head(target: Target) -> bool:
     """Whether the database is at the newest revision."""
     return current_revision(target) == head_revision()
+
+
+# The legacy database's default collation (contract/NOTES.md §0): list ordering (`ORDER BY
+# name`) and search follow it, so another collation changes what clients see, not correctness.
+LEGACY_COLLATION = ("icu", "en-US")
+
+
+def database_collation(target: Target) -> tuple[str, str]:
+    """(provider, locale) of the database's default collation: ("icu", "en-US"), ("libc", "C")."""
+    with _connection(target) as conn:
+        provider, icu_locale, collate = conn.exec_driver_sql(
+            "SELECT datlocprovider, daticulocale, datcollate FROM pg_database "
+            "WHERE datname = current_database()").one()
+    if provider == "i":
+        return "icu", icu_locale or ""
+    return "libc", collate
+
+
+def collation_note(target: Target) -> str | None:
+    """One line when the database's collation is not the legacy's ICU en-US, else None.
+
+    Only a note: samsyn works on any collation (and /ready stays ready), but text ordering and
+    case-insensitive search then differ from the legacy's.
+    """
+    provider, locale = database_collation(target)
+    # ICU's "en" and "en-US" collate alike; spellings differ ("en_US", "en-us")
+    if provider == LEGACY_COLLATION[0] and locale.replace("_", "-").lower() in ("en-us", "en"):
+        return None
+    return (f"note: the database collation is {provider} {locale!r}, the legacy's was ICU "
+            f"'en-US': list ordering and search of text follow the database's collation")
 
 
 def check(target: Target) -> None:

@@ -1,0 +1,60 @@
+"""Collation: samsyn works on any database collation, and says in one line when it is not the
+legacy's ICU en-US (list ordering and search follow the database's collation)."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import urllib.request
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+from samsyn.db.local import LocalCluster
+from samsyn.db.migrate import collation_note, database_collation
+from tests.conftest import REPO, Server
+
+
+@pytest.fixture
+def c_collation_url(pg_cluster: LocalCluster) -> Iterator[str]:
+    name = f"libc_c_{uuid.uuid4().hex[:8]}"
+    with pg_cluster.connect() as conn:
+        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE template0 ENCODING \'UTF8\' '
+                     "LOCALE_PROVIDER libc LOCALE 'C'")
+    with pg_cluster.connect(name) as conn:
+        conn.execute("CREATE EXTENSION postgis")
+    yield pg_cluster.url(name)
+    pg_cluster.drop_database(name)
+
+
+def samsyn(url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "samsyn.cli", *args], cwd=REPO,
+                          env={**os.environ, "DATABASE_URL": url}, capture_output=True,
+                          text=True, timeout=120)
+
+
+def test_embedded_default_is_the_legacy_collation(new_database) -> None:  # type: ignore[no-untyped-def]
+    url = new_database("icu")
+    assert database_collation(url) == ("icu", "en-US")
+    assert collation_note(url) is None
+    done = samsyn(url, "db", "upgrade")
+    assert done.returncode == 0, done.stderr
+    assert "collation" not in done.stderr
+
+
+def test_other_collation_is_named_in_one_line_and_ready_stays_ready(c_collation_url: str) -> None:
+    assert database_collation(c_collation_url) == ("libc", "C")
+    done = samsyn(c_collation_url, "db", "upgrade")
+    assert done.returncode == 0, done.stderr
+    notes = [ln for ln in done.stderr.splitlines() if "collation" in ln]
+    assert notes == ["note: the database collation is libc 'C', the legacy's was ICU 'en-US': "
+                     "list ordering and search of text follow the database's collation"]
+    adopt = samsyn(c_collation_url, "db", "adopt", "--dry-run")
+    assert [ln for ln in adopt.stderr.splitlines() if "collation" in ln] == notes
+    server = Server(c_collation_url)
+    try:
+        with urllib.request.urlopen(server.base_url + "/ready", timeout=5) as response:
+            assert response.status == 200
+    finally:
+        server.stop()
