@@ -36,11 +36,21 @@ def serve(host: str, port: int, workers: int) -> None:
     from granian.constants import Interfaces
 
     settings = _settings_or_exit()
+    _refuse_unmigrated(settings.database_url)
     Granian(
         "samsyn.app:create_app", factory=True, interface=Interfaces.ASGI, address=host, port=port,
         workers=workers, log_dictconfig=logging_config(settings.log_level),
         respawn_failed_workers=True, backlog=2048,
     ).serve()
+
+
+def _refuse_unmigrated(database_url: str) -> None:
+    """Exit with one line when the database is behind the code's migrations (every request
+    would fail on a missing table or column)."""
+    from samsyn.db.migrate import unmigrated_reason
+    reason = unmigrated_reason(database_url)
+    if reason:
+        raise click.ClickException(f"the database is {reason}: run `samsyn db upgrade` first")
 
 
 def logging_config(level: str) -> dict[str, object]:

@@ -124,6 +124,27 @@ def head_revision() -> str:
     return head
 
 
+def unmigrated_reason(target: Target) -> str | None:
+    """Why the database cannot serve this code ("not migrated", "at revision 0002, samsyn
+    needs 0004"), or None: at head, at a revision newer than this code knows (a later samsyn
+    migrated it during a rolling deploy; its migrations are additive), or unreachable (the
+    server starts and answers 503 until the database is back)."""
+    try:
+        current = current_revision(target)
+    except Exception:  # noqa: BLE001 - unreachable or refusing: not a migration problem
+        return None
+    head = head_revision()
+    if current == head:
+        return None
+    if current is None:
+        return "not migrated"
+    try:
+        ScriptDirectory.from_config(alembic_config()).get_revision(current)
+    except Exception:  # noqa: BLE001 - alembic's own error for a revision it does not know
+        return None
+    return f"at revision {current}, samsyn needs {head}"
+
+
 def is_at_head(target: Target) -> bool:
     """Whether the database is at the newest revision."""
     return current_revision(target) == head_revision()

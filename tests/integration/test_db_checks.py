@@ -1,5 +1,5 @@
-"""Collation: samsyn works on any database collation, and says in one line when it is not the
-legacy's ICU en-US (list ordering and search follow the database's collation)."""
+"""Database checks at the edges: collation notes (samsyn works on any collation and says in one line
+when it is not the legacy ICU en-US) and serve refusing a database behind its migrations.
 from __future__ import annotations
 
 import os
@@ -58,3 +58,15 @@ def test_other_collation_is_named_in_one_line_and_ready_stays_ready(c_collation_
             assert response.status == 200
     finally:
         server.stop()
+
+
+def test_serve_refuses_an_unmigrated_database_in_one_line(new_database) -> None:  # type: ignore[no-untyped-def]
+    url = new_database("bare")
+    done = samsyn(url, "serve", "--port", "1")
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines() == [
+        "Error: the database is not migrated: run `samsyn db upgrade` first"]
+    assert samsyn(url, "db", "upgrade", "0001").returncode == 0
+    done = samsyn(url, "serve", "--port", "1")
+    assert done.returncode == 1
+    assert "is at revision 0001, samsyn needs" in done.stderr
