@@ -1,5 +1,5 @@
-"""Database checks at the edges: collation notes (samsyn works on any collation and says in one line
-when it is not the legacy ICU en-US) and serve refusing a database behind its migrations.
+"""Database checks at the edges: samsyn works on any collation and names one that is not the
+legacy's ICU en-US in one line; serve refuses a database behind its migrations."""
 from __future__ import annotations
 
 import os
