@@ -90,8 +90,25 @@ def _user_by_id(conn: Reader, user_id: Any) -> Any:
     return _USER_BY_ID.first(conn, id=user_id)
 
 
+def authenticate_request(header: str | None, secret: str) -> AuthUser | None:
+    """The user behind a request's Authorization header; None for anonymous requests.
+
+    The one entry point of every route (DRF views, the schema and documentation views): it
+    takes its own pooled read connection, so no caller can hand it the wrong kind of handle,
+    and a request without a Bearer header costs no connection at all.
+
+    Raises:
+        AuthenticationFailed: a Bearer token was presented and is not valid.
+    """
+    if bearer_token(header) is None:
+        return None
+    from samsyn.db.reads import reader
+    with reader() as conn:
+        return authenticate(conn, header, secret)
+
+
 def authenticate(conn: Reader, header: str | None, secret: str) -> AuthUser | None:
-    """The user behind the Authorization header; None for anonymous requests.
+    """The user behind the Authorization header, read on `conn` (a psycopg connection).
 
     Raises:
         AuthenticationFailed: a Bearer token was presented and is not valid.

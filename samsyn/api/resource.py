@@ -62,7 +62,7 @@ def list_route(path: str, res: Resource) -> Any:
     handlers = {"GET": list_, "POST": create}
 
     def handler(request: Request[Any, Any, Any], body: RawBody) -> Response[Any]:
-        return dispatch(request, body, view, handlers, session_factory=reader,
+        return dispatch(request, body, view, handlers,
                         secret=get_settings().secret_key)
 
     handler.__name__ = handler.__qualname__ = view.name.lower().replace(" ", "_")
@@ -109,7 +109,7 @@ def detail_route(path: str, res: Resource) -> Any:
 
         handlers = {"GET": retrieve, "PUT": lambda c: update(c, False),
                     "PATCH": lambda c: update(c, True), "DELETE": destroy}
-        return dispatch(request, body, view, handlers, session_factory=reader,
+        return dispatch(request, body, view, handlers,
                         secret=get_settings().secret_key, object_exists=exists)
 
     handler.__name__ = handler.__qualname__ = view.name.lower().replace(" ", "_")

@@ -199,8 +199,8 @@ def _query_params(request: Request[Any, Any, Any]) -> dict[str, str]:
 
 
 def dispatch(request: Request[Any, Any, Any], body: bytes, view: View,
-             handlers: Mapping[str, Handler], *, session_factory: Callable[[], Any],
-             secret: str, object_exists: Callable[[], bool] | None = None) -> Response[Any]:
+             handlers: Mapping[str, Handler], *, secret: str,
+             object_exists: Callable[[], bool] | None = None) -> Response[Any]:
     """Run one request through DRF's APIView.dispatch order.
 
     Order (DRF initial()): content negotiation (406) -> authentication (401 for a bad token) ->
@@ -219,12 +219,8 @@ def dispatch(request: Request[Any, Any, Any], body: bytes, view: View,
         return detail(view, 406, NOT_ACCEPTABLE)
     except negotiation.UnknownFormat:
         return detail(view, 404, NOT_FOUND)
-    auth_header = request.headers.get("authorization")
-    user = None
     try:
-        if auth_header is not None:
-            with session_factory() as db:
-                user = auth_mod.authenticate(db, auth_header, secret)
+        user = auth_mod.authenticate_request(request.headers.get("authorization"), secret)
         if view.auth_required and user is None:
             raise NotAuthenticated
     except AuthenticationFailed as exc:

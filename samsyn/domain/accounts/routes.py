@@ -12,7 +12,6 @@ from samsyn.api.compat.validation import metadata
 from samsyn.api.compat.views import Call, View, dispatch, ok
 from samsyn.api.openapi import LegacyOperation
 from samsyn.db.engine import get_read_sessions, get_sessions
-from samsyn.db.reads import reader
 from samsyn.domain.accounts import schemas, service
 from samsyn.settings import get_settings
 
@@ -51,7 +50,7 @@ def user_profile(request: Request[Any, Any, Any], body: RawBody) -> Response[Any
     return dispatch(request, body, USER_PROFILE,
                     {"GET": _retrieve, "PUT": lambda c: _update(c, False),
                      "PATCH": lambda c: _update(c, True)},
-                    session_factory=reader, secret=get_settings().secret_key)
+                    secret=get_settings().secret_key)
 
 
 # --- /api/rest-auth/ ------------------------------------------------------------------------
@@ -160,16 +159,9 @@ def _session_headers(outcome: SessionOutcome, vary: str) -> dict[str, str]:
     return headers
 
 
-def _auth_reader() -> Any:
-    """What samsyn.api.auth.authenticate reads with: a pooled autocommit psycopg reader."""
-    from samsyn.db.reads import reader
-    return reader()
-
-
 def _dispatch(request: Request[Any, Any, Any], body: RawBody, view: View,
               handlers: dict[str, Any]) -> Response[Any]:
-    return dispatch(request, body, view, handlers, session_factory=_auth_reader,
-                    secret=_secret())
+    return dispatch(request, body, view, handlers, secret=_secret())
 
 
 def _login(call: Call) -> Response[Any]:

@@ -55,16 +55,10 @@ def _url_problem(request: Request[Any, Any, Any]) -> Response[Any] | None:
 def _authentication_error(request: Request[Any, Any, Any]) -> AuthenticationFailed | None:
     """simplejwt JWTAuthentication (DEFAULT_AUTHENTICATION_CLASSES, also on the schema views):
     only a Bearer header is examined; an invalid one fails even though the views allow anyone."""
-    header = request.headers.get("authorization")
-    if header is None:
-        return None
+    from samsyn.settings import get_settings
     try:
-        if auth_mod.bearer_token(header) is None:
-            return None
-        from samsyn.db.engine import get_sessions
-        from samsyn.settings import get_settings
-        with get_sessions()() as db:
-            auth_mod.authenticate(db, header, get_settings().secret_key)
+        auth_mod.authenticate_request(request.headers.get("authorization"),
+                                      get_settings().secret_key)
     except AuthenticationFailed as exc:
         return exc
     return None

@@ -35,5 +35,5 @@ def _get(call: Call) -> Response[Any]:
        operation_class=LegacyOperation)
 def geometry_api(request: Request[Any, Any, Any], body: RawBody) -> Response[Any]:
     """GET: the geometries of one source as a GeoJSON FeatureCollection."""
-    return dispatch(request, body, GEOMETRY_API, {"GET": _get}, session_factory=reader,
+    return dispatch(request, body, GEOMETRY_API, {"GET": _get},
                     secret=get_settings().secret_key)
