@@ -6,6 +6,8 @@ works and malformed parameters get a 400 {"error": ...}.
 """
 from __future__ import annotations
 
+import ctypes
+import functools
 import math
 import re
 from typing import Any
@@ -19,9 +21,12 @@ from samsyn.domain.geometries import queries
 DEFAULT_LIMIT = 10_000
 _INT32_MAX = 2**31 - 1
 _PG_INTEGER = re.compile(r"\s*[+-]?[0-9]+\s*")
-_PG_FLOAT_SPECIAL = {"nan": math.nan, "infinity": math.inf, "+infinity": math.inf,
-                     "-infinity": -math.inf, "inf": math.inf, "+inf": math.inf, "-inf": -math.inf}
-_PG_FLOAT = re.compile(r"\s*[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?\s*")
+# PostgreSQL's float8in: C isspace() around the number, glibc strtod() for the number itself
+# (hexadecimal "0x1p3", "nan(123)", "inf", "infinity", any case), then its own NaN/Infinity
+# spellings, and "out of range" for an overflow or an underflow to zero (a subnormal is kept).
+_C_SPACE = " \t\n\v\f\r"
+_PG_FLOAT_WORDS = ("nan", "infinity", "+infinity", "-infinity", "inf", "+inf", "-inf")
+_ERANGE = 34
 
 
 class WfsError(Exception):
@@ -46,13 +51,46 @@ def parse_source_id(raw: str | None) -> int:
     return value
 
 
-def _pg_float(text: str) -> float:
-    special = _PG_FLOAT_SPECIAL.get(text.strip().lower())
-    if special is not None:
-        return special
-    if not _PG_FLOAT.fullmatch(text):
-        raise ValueError(text)
-    return float(text)
+@functools.cache
+def _strtod() -> Any:
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.strtod.restype = ctypes.c_double
+    libc.strtod.argtypes = [ctypes.c_char_p, ctypes.POINTER(ctypes.c_char_p)]
+    return libc.strtod
+
+
+def pg_float8(text: str) -> float:
+    """`text::float8` as PostgreSQL reads it (float8in_internal), which is how the legacy's
+    PL/pgSQL read each bbox number (`split_part(bbox, ',', n)::float`).
+
+    Raises:
+        ValueError: what PostgreSQL rejects; the message says "out of range" for overflow.
+    """
+    if "\0" in text:   # PostgreSQL text cannot hold NUL: the legacy's driver refused it
+        raise ValueError("not a number")
+    num = text.lstrip(_C_SPACE)
+    if not num:
+        raise ValueError("not a number")
+    raw = num.encode("utf-8")
+    end = ctypes.c_char_p()
+    ctypes.set_errno(0)
+    value = _strtod()(raw, ctypes.byref(end))
+    errno = ctypes.get_errno()
+    rest = len(end.value or b"")
+    if rest == len(raw) or errno:
+        lowered = num.lower()
+        word = next((w for w in _PG_FLOAT_WORDS if lowered.startswith(w)), None)
+        if word is not None:
+            value, rest = float(word), len(raw) - len(word.encode())
+        elif errno == _ERANGE and value != 0.0 and not math.isinf(value):
+            pass    # a subnormal: PostgreSQL keeps it
+        elif errno == _ERANGE:
+            raise ValueError("out of range")
+        else:
+            raise ValueError("not a number")
+    if raw[len(raw) - rest:].decode("utf-8", "replace").strip(_C_SPACE):
+        raise ValueError("not a number")
+    return value
 
 
 def parse_bbox(raw: str | None) -> tuple[float, float, float, float] | None:
@@ -63,10 +101,13 @@ def parse_bbox(raw: str | None) -> tuple[float, float, float, float] | None:
     parts = raw.split(",")
     if len(parts) < 4:
         raise WfsError(400, "bbox must be minx,miny,maxx,maxy")
-    try:
-        minx, miny, maxx, maxy = (_pg_float(p) for p in parts[:4])
-    except ValueError as exc:
-        raise WfsError(400, f"bbox must be minx,miny,maxx,maxy; {str(exc)!r} is not a number") from None
+    numbers = []
+    for part in parts[:4]:
+        try:
+            numbers.append(pg_float8(part))
+        except ValueError as exc:
+            raise WfsError(400, f"bbox must be minx,miny,maxx,maxy; {part!r} is {exc}") from None
+    minx, miny, maxx, maxy = numbers
     return minx, miny, maxx, maxy
 
 
