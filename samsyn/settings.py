@@ -25,6 +25,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     log_level: str = "INFO"
     broker_url: str = ""
     max_body_bytes: int = 2_621_440  # Django's DATA_UPLOAD_MAX_MEMORY_SIZE (2.5 MiB)
+    # The login key (authtoken_token) is accepted as a Bearer credential: like a session it
+    # ends, after this many seconds from its creation (SAMSYN_LOGIN_KEY_LIFETIME).
+    login_key_lifetime: int = 14 * 86_400
 
 
 def normalize_database_url(url: str) -> str:
@@ -52,6 +55,12 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         max_body = int(env.get("SAMSYN_MAX_BODY_BYTES", "2621440"))
     except ValueError as exc:
         raise SettingsError(f"SAMSYN_POOL_SIZE / SAMSYN_MAX_BODY_BYTES must be integers: {exc}") from None
+    try:
+        key_lifetime = int(env.get("SAMSYN_LOGIN_KEY_LIFETIME", str(14 * 86_400)))
+    except ValueError:
+        raise SettingsError("SAMSYN_LOGIN_KEY_LIFETIME must be a number of seconds") from None
+    if key_lifetime <= 0:
+        raise SettingsError("SAMSYN_LOGIN_KEY_LIFETIME must be a positive number of seconds")
     secret = env.get("SECRET_KEY", DEV_SECRET_KEY)
     if not secret:
         raise SettingsError("SECRET_KEY is empty: set it to the legacy Django SECRET_KEY")
@@ -63,6 +72,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         log_level=env.get("SAMSYN_LOG_LEVEL", "INFO").upper(),
         broker_url=env.get("SAMSYN_BROKER_URL", ""),
         max_body_bytes=max_body,
+        login_key_lifetime=key_lifetime,
     )
 
 

@@ -1,16 +1,16 @@
 """Authentication with simplejwt 5.2.2 semantics, plus the login key as Bearer (DESIGN.md §1.3)."""
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass
 from typing import Any
 
 import jwt
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, delete, select
 
-from samsyn.db.models import AuthToken, TokenDenylist, User
+from samsyn.db.models import AuthToken, TokenDenylist, User, UserTokenEpoch
 from samsyn.db.reads import Query, Reader
-
 from samsyn.errors import AuthenticationFailed
 
 INVALID_TOKEN = "Given token not valid for any token type"
@@ -74,10 +74,42 @@ def bearer_token(header: str | None) -> str | None:
 _USER_COLUMNS = (User.id, User.username, User.email, User.first_name, User.last_name,
                  User.is_active)
 _IS_ACTIVE = 5
-_USER_BY_ID = Query(select(*_USER_COLUMNS).where(User.id == bindparam("id")))
-_USER_BY_KEY = Query(select(*_USER_COLUMNS).join(AuthToken, AuthToken.user_id == User.id)
+_EXTRA = 6  # the first column after the user's: valid_after (JWT) / created (key)
+# A user row with its token epoch: one round trip.
+_USER_BY_ID = Query(select(*_USER_COLUMNS, UserTokenEpoch.valid_after)
+                    .outerjoin(UserTokenEpoch, UserTokenEpoch.user_id == User.id)
+                    .where(User.id == bindparam("id")))
+_USER_BY_KEY = Query(select(*_USER_COLUMNS, AuthToken.created)
+                     .join(AuthToken, AuthToken.user_id == User.id)
                      .where(AuthToken.key == bindparam("key")))
+_DELETE_KEY = Query(delete(AuthToken).where(AuthToken.key == bindparam("key")))
 _DENIED = Query(select(TokenDenylist.jti).where(TokenDenylist.jti == bindparam("jti")))
+
+
+def key_expired(created: dt.datetime | None, lifetime_s: float,
+                now: dt.datetime | None = None) -> bool:
+    """A login key older than its lifetime (or with no creation time) has ended."""
+    if created is None:
+        return True
+    if created.tzinfo is None:  # Django with USE_TZ=False wrote naive UTC
+        created = created.replace(tzinfo=dt.UTC)
+    return (now or dt.datetime.now(dt.UTC)) - created > dt.timedelta(seconds=lifetime_s)
+
+
+def issued_before(payload: dict[str, Any], valid_after: dt.datetime | None) -> bool:
+    """A JWT issued before the user's token epoch (a password change or reset).
+
+    `iat` is whole seconds, so the epoch is compared in whole seconds too (as Firebase's
+    tokensValidAfterTime): a token issued in the same second as the change stays valid,
+    and one issued right after the change is never refused. A token without a usable
+    `iat` cannot show it is newer and is refused once the user has an epoch.
+    """
+    if valid_after is None:
+        return False
+    iat = payload.get("iat")
+    if isinstance(iat, bool) or not isinstance(iat, int | float):
+        return True
+    return iat < int(valid_after.timestamp())
 
 
 def _user_by_id(conn: Reader, user_id: Any) -> Any:
@@ -90,7 +122,8 @@ def _user_by_id(conn: Reader, user_id: Any) -> Any:
     return _USER_BY_ID.first(conn, id=user_id)
 
 
-def authenticate_request(header: str | None, secret: str) -> AuthUser | None:
+def authenticate_request(header: str | None, secret: str, *,
+                         key_lifetime: float | None = None) -> AuthUser | None:
     """The user behind a request's Authorization header; None for anonymous requests.
 
     The one entry point of every route (DRF views, the schema and documentation views): it
@@ -103,11 +136,15 @@ def authenticate_request(header: str | None, secret: str) -> AuthUser | None:
     if bearer_token(header) is None:
         return None
     from samsyn.db.reads import reader
+    if key_lifetime is None:
+        from samsyn.settings import get_settings
+        key_lifetime = get_settings().login_key_lifetime
     with reader() as conn:
-        return authenticate(conn, header, secret)
+        return authenticate(conn, header, secret, key_lifetime=key_lifetime)
 
 
-def authenticate(conn: Reader, header: str | None, secret: str) -> AuthUser | None:
+def authenticate(conn: Reader, header: str | None, secret: str, *,
+                 key_lifetime: float = 14 * 86_400) -> AuthUser | None:
     """The user behind the Authorization header, read on `conn` (a psycopg connection).
 
     Raises:
@@ -118,10 +155,14 @@ def authenticate(conn: Reader, header: str | None, secret: str) -> AuthUser | No
         return None
     if _DRF_KEY.fullmatch(raw):
         row = _USER_BY_KEY.first(conn, key=raw)
+        if row is not None and key_expired(row[_EXTRA], key_lifetime):
+            # an ended key is gone for good and fails exactly as an unknown one (below)
+            conn.execute(_DELETE_KEY.sql, _DELETE_KEY.bind({"key": raw}), prepare=True)
+            row = None
         if row is not None:
             if not row[_IS_ACTIVE]:
                 raise AuthenticationFailed({"detail": "User is inactive", "code": "user_inactive"})
-            return AuthUser(*row, auth="key", token=raw)
+            return AuthUser(*row[:_EXTRA], auth="key", token=raw)
     payload = decode_access_token(raw, secret)
     if "user_id" not in payload:
         raise AuthenticationFailed({
@@ -133,6 +174,8 @@ def authenticate(conn: Reader, header: str | None, secret: str) -> AuthUser | No
     row = _user_by_id(conn, payload["user_id"])
     if row is None:
         raise AuthenticationFailed({"detail": "User not found", "code": "user_not_found"})
+    if issued_before(payload, row[_EXTRA]):
+        raise _token_error("Token is invalid or expired")
     if not row[_IS_ACTIVE]:
         raise AuthenticationFailed({"detail": "User is inactive", "code": "user_inactive"})
-    return AuthUser(*row, auth="jwt", token=str(payload["jti"]))
+    return AuthUser(*row[:_EXTRA], auth="jwt", token=str(payload["jti"]))

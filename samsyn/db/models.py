@@ -135,8 +135,8 @@ class MailOutbox(Base):
     """samsyn's own: mail written in the same transaction as its cause, delivered by a job."""
 
     __tablename__ = "samsyn_mail_outbox"
-    __table_args__ = (Index("samsyn_mail_outbox_unsent_idx", "created",
-                            postgresql_where=text("sent_at IS NULL")),)
+    __table_args__ = (Index("samsyn_mail_outbox_due_idx", "next_attempt_at", "id",
+                            postgresql_where=text("sent_at IS NULL AND dead_at IS NULL")),)
     id: Mapped[int] = mapped_column(BigInteger, Identity(always=False), primary_key=True)
     created: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=text("now()"))
     sender: Mapped[str] = mapped_column(Text)
@@ -147,3 +147,16 @@ class MailOutbox(Base):
     sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     attempts: Mapped[int] = mapped_column(Integer, server_default=text("0"))
     last_error: Mapped[str | None] = mapped_column(Text)
+    next_attempt_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True),
+                                                         server_default=text("now()"))
+    dead_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class UserTokenEpoch(Base):
+    """samsyn's own: no JWT of the user issued before `valid_after` is valid (password change
+    or reset)."""
+
+    __tablename__ = "samsyn_user_token_epoch"
+    user_id: Mapped[int] = mapped_column(Integer, ForeignKey("auth_user.id", ondelete="CASCADE"),
+                                         primary_key=True)
+    valid_after: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))

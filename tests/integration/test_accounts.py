@@ -183,7 +183,12 @@ def test_logout_and_password_change_revoke_the_presented_jwt(
     assert outcome.session_key
     assert {r.jti for r in _rows(db_factory, "SELECT jti FROM samsyn_token_denylist")} == {
         "a" * 32, "b" * 32}
-    assert _login(db_factory, "alice", "N3w-Passw0rd!") == key   # the DRF key survives
+    # the change ends the user's other credentials too: the key, and every older JWT
+    assert _rows(db_factory, "SELECT 1 FROM authtoken_token") == []
+    assert [r.user_id for r in _rows(db_factory, "SELECT user_id FROM samsyn_user_token_epoch "
+                                                 "WHERE valid_after > now() - interval '1 minute'")
+            ] == [user_id]
+    key = _login(db_factory, "alice", "N3w-Passw0rd!")
     with pytest.raises(InvalidInput):
         _login(db_factory, "alice")
     # a password change presented with the DRF key revokes that key
@@ -221,8 +226,11 @@ def test_password_reset_mails_a_working_link(db_factory: sessionmaker[Session]) 
     uid, token = match.groups()
     data = {"uid": uid, "token": token, "new_password1": "Res3t-Passw0rd",
             "new_password2": "Res3t-Passw0rd"}
+    key = _login(db_factory, "bob")
     _run(db_factory, service.confirm_password_reset, lambda: data, SECRET)
-    _login(db_factory, "bob", "Res3t-Passw0rd")
+    assert _rows(db_factory, "SELECT key FROM authtoken_token WHERE key = :k", k=key) == []
+    assert len(_rows(db_factory, "SELECT 1 FROM samsyn_user_token_epoch")) == 1
+    assert _login(db_factory, "bob", "Res3t-Passw0rd") != key
     with pytest.raises(InvalidInput) as exc:   # the token dies with the old password hash
         _run(db_factory, service.confirm_password_reset, lambda: data, SECRET)
     assert exc.value.errors == {"token": ["Invalid value"]}

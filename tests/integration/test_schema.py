@@ -15,7 +15,8 @@ from samsyn.db.adopt import LEGACY_FUNCTIONS, LEGACY_TABLES, diff_schema, inspec
 from samsyn.db.local import LocalCluster
 
 REPO = Path(__file__).resolve().parents[2]
-SAMSYN_TABLES = {"samsyn_job", "samsyn_token_denylist", "samsyn_mail_outbox"}
+SAMSYN_TABLES = {"samsyn_job", "samsyn_token_denylist", "samsyn_mail_outbox",
+                 "samsyn_user_token_epoch"}
 
 
 def _inspect(url: str, **kw):
@@ -125,7 +126,9 @@ def test_samsyn_tables(migrated_url: str) -> None:
     assert [c["name"] for c in schema["samsyn_token_denylist"]["columns"]] == ["jti", "expires"]
     assert [c["name"] for c in schema["samsyn_mail_outbox"]["columns"]] == [
         "id", "created", "sender", "recipients", "subject", "body", "content_type", "sent_at",
-        "attempts", "last_error"]
+        "attempts", "last_error", "next_attempt_at", "dead_at"]
+    assert [c["name"] for c in schema["samsyn_user_token_epoch"]["columns"]] == [
+        "user_id", "valid_after"]
     engine = create_engine(migrated_url)
     with engine.begin() as conn:
         with pytest.raises(Exception, match="samsyn_job_status_check"):

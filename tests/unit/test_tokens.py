@@ -116,3 +116,36 @@ def test_jwt_sample_format() -> None:
     payload = jwt.decode(token, SECRET, algorithms=["HS256"], options={"verify_exp": False})
     assert payload == sample["payload"]
     assert jwt.encode(sample["payload"], SECRET, algorithm="HS256") == token
+
+
+def test_jwts_issued_before_the_token_epoch_are_refused() -> None:
+    from samsyn.api.auth import issued_before
+    change = dt.datetime(2026, 12, 3, 12, 0, 0, 700_000, tzinfo=dt.UTC)
+    second = int(change.timestamp())
+    assert not issued_before({"iat": second - 3600}, None)       # no password change yet
+    assert issued_before({"iat": second - 1}, change)
+    assert not issued_before({"iat": second}, change)            # the same second: iat floors
+    assert not issued_before({"iat": second + 60}, change)
+    for bad in ({}, {"iat": None}, {"iat": "x"}, {"iat": True}):
+        assert issued_before(bad, change)                        # cannot show it is newer
+
+
+def test_login_keys_end_after_their_lifetime() -> None:
+    from samsyn.api.auth import key_expired
+    now = dt.datetime(2026, 12, 3, tzinfo=dt.UTC)
+    day = dt.timedelta(days=1)
+    assert not key_expired(now - 13 * day, 14 * 86_400, now)
+    assert key_expired(now - 15 * day, 14 * 86_400, now)
+    assert key_expired((now - 15 * day).replace(tzinfo=None), 14 * 86_400, now)  # naive UTC
+    assert key_expired(None, 14 * 86_400, now)
+    assert tokens.LOGIN_KEY_LIFETIME == 14 * 86_400
+
+
+def test_login_key_lifetime_setting() -> None:
+    from samsyn.settings import SettingsError, load_settings
+    env = {"DATABASE_URL": "postgresql://x@127.0.0.1/x"}
+    assert load_settings(env).login_key_lifetime == 14 * 86_400
+    assert load_settings({**env, "SAMSYN_LOGIN_KEY_LIFETIME": "3600"}).login_key_lifetime == 3600
+    for bad in ("x", "0", "-5"):
+        with pytest.raises(SettingsError, match="SAMSYN_LOGIN_KEY_LIFETIME"):
+            load_settings({**env, "SAMSYN_LOGIN_KEY_LIFETIME": bad})

@@ -1,15 +1,16 @@
 """SQL of the accounts flows on Django's tables (auth_user, authtoken_token,
-account_emailaddress, account_emailconfirmation) and samsyn_token_denylist."""
+account_emailaddress, account_emailconfirmation), samsyn_token_denylist and
+samsyn_user_token_epoch."""
 from __future__ import annotations
 
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import func, insert, select, text, update
+from sqlalchemy import delete, func, insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
-from samsyn.db.models import AuthToken, EmailAddress, User
+from samsyn.db.models import AuthToken, EmailAddress, User, UserTokenEpoch
 from samsyn.domain.accounts import tokens
 
 
@@ -52,8 +53,12 @@ def touch_last_login(db: Session, user_id: int) -> None:
     db.execute(update(User).where(User.id == user_id).values(last_login=now()))
 
 
-def token_for(db: Session, user_id: int) -> str:
-    """Token.objects.get_or_create(user=user).key."""
+def token_for(db: Session, user_id: int, max_age_s: float) -> str:
+    """Token.objects.get_or_create(user=user).key, except that a key older than `max_age_s`
+    (which no longer authenticates) is replaced by a fresh one."""
+    db.execute(delete(AuthToken).where(
+        AuthToken.user_id == user_id,
+        AuthToken.created < now() - dt.timedelta(seconds=max_age_s)))
     db.execute(pg_insert(AuthToken).values(key=tokens.new_drf_key(), created=now(),
                                            user_id=user_id)
                .on_conflict_do_nothing(index_elements=[AuthToken.user_id]))
@@ -62,6 +67,16 @@ def token_for(db: Session, user_id: int) -> str:
 
 def delete_token(db: Session, user_id: int) -> None:
     db.execute(text("DELETE FROM authtoken_token WHERE user_id = :u"), {"u": user_id})
+
+
+def end_credentials(db: Session, user_id: int) -> None:
+    """Every credential of the user ends: its login key is deleted and no JWT issued before
+    now is valid any more (samsyn_user_token_epoch, checked against `iat`)."""
+    delete_token(db, user_id)
+    at = now()
+    db.execute(pg_insert(UserTokenEpoch).values(user_id=user_id, valid_after=at)
+               .on_conflict_do_update(index_elements=[UserTokenEpoch.user_id],
+                                      set_={"valid_after": at}))
 
 
 def deny_jti(db: Session, jti: str, expires: dt.datetime) -> None:

@@ -122,7 +122,8 @@ def _client(call: Call) -> Client:
     parts = urlsplit(call.absolute_url())
     site = mail.Site(domain=parts.netloc, origin=f"{parts.scheme}://{parts.netloc}")
     return Client(site=site, secret=_secret(),
-                  session_key=call.request.cookies.get(SESSION_COOKIE) or None)
+                  session_key=call.request.cookies.get(SESSION_COOKIE) or None,
+                  key_lifetime=get_settings().login_key_lifetime)
 
 
 def _presented(call: Call) -> Presented | None:

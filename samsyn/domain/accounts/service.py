@@ -94,6 +94,7 @@ class Client:
     site: mail.Site
     secret: str
     session_key: str | None = None   # the `sessionid` cookie, if any
+    key_lifetime: float = tokens.LOGIN_KEY_LIFETIME   # seconds a login key authenticates
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,7 +185,7 @@ def login(db: Session, read_data: Callable[[], Any], client: Client
         db.refresh(user)
     if not user.is_active:
         raise InvalidInput({"non_field_errors": [BAD_CREDENTIALS]})
-    key = queries.token_for(db, user.id)
+    key = queries.token_for(db, user.id, client.key_lifetime)
     queries.touch_last_login(db, user.id)
     session_key = sessions.login(db, client.session_key, user.id, user.password, client.secret,
                                  tokens.session_auth_hash)
@@ -229,12 +230,15 @@ def update_user_details(db: Session, user_id: int, read_data: Callable[[], Any],
 def change_password(db: Session, presented: Presented, read_data: Callable[[], Any],
                     client: Client) -> SessionOutcome:
     """dj-rest-auth PasswordChangeView (no old password): SetPasswordForm, then
-    update_session_auth_hash; samsyn revokes the credential presented (DESIGN.md §1.3)."""
+    update_session_auth_hash. samsyn also ends the user's credentials as a new password ends
+    Django's other sessions: the login key is deleted, every JWT issued before now is
+    refused, and the one presented is denylisted (DESIGN.md §1.3)."""
     user = _user(db, presented.user_id, lock=True)
     values = validate(PASSWORD_CHANGE_FIELDS, read_data())
     _set_password_form(values["new_password1"], values["new_password2"], _attributes(user))
     encoded = passwords.make_password(values["new_password1"])
     queries.set_password(db, user.id, encoded)
+    queries.end_credentials(db, user.id)
     _revoke(db, presented)
     session_key = sessions.cycle(db, client.session_key, {
         sessions.AUTH_HASH: tokens.session_auth_hash(encoded, client.secret)}, client.secret)
@@ -274,6 +278,7 @@ def confirm_password_reset(db: Session, read_data: Callable[[], Any], secret: st
         raise InvalidInput({"token": [INVALID_VALUE]})
     _set_password_form(values["new_password1"], values["new_password2"], _attributes(user))
     queries.set_password(db, user.id, passwords.make_password(values["new_password1"]))
+    queries.end_credentials(db, user.id)   # whoever held the old credentials is out
 
 
 def _send_confirmation(db: Session, client: Client, address: Any, username: str) -> None:

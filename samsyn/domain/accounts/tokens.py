@@ -25,6 +25,9 @@ SESSION_HASH_SALT = "django.contrib.auth.models.AbstractBaseUser.get_session_aut
 _EPOCH_2001 = dt.datetime(2001, 1, 1)
 
 
+LOGIN_KEY_LIFETIME = 14 * 86_400  # seconds; Settings.login_key_lifetime overrides it
+
+
 def new_drf_key() -> str:
     """rest_framework.authtoken.models.Token.generate_key()."""
     return os.urandom(20).hex()
