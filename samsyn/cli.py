@@ -37,11 +37,60 @@ def serve(host: str, port: int, workers: int) -> None:
 
     settings = _settings_or_exit()
     _refuse_unmigrated(settings.database_url)
-    Granian(
+    health = _health_dir()
+    _supervise(lambda: Granian(
         "samsyn.app:create_app", factory=True, interface=Interfaces.ASGI, address=host, port=port,
         workers=workers, log_dictconfig=logging_config(settings.log_level),
         respawn_failed_workers=True, backlog=2048,
-    ).serve()
+        # /health answered by granian itself from a file: it never waits behind requests that
+        # hold the worker's event loop (handlers run inline on it), e.g. under a WFS load.
+        static_path_route=["/health"], static_path_mount=[health],
+        static_path_dir_to_file="health.json", static_path_expires=0,
+    ))
+
+
+def _health_dir():  # type: ignore[no-untyped-def]
+    import atexit
+    import shutil
+    import tempfile
+    from pathlib import Path
+    path = Path(tempfile.mkdtemp(prefix="samsyn-health-"))
+    (path / "health.json").write_bytes(b'{"status":"ok"}')
+    atexit.register(shutil.rmtree, path, ignore_errors=True)
+    return path
+
+
+def _supervise(make_server, *, first_delay: float = 1.0, max_delay: float = 30.0,
+               stable_after: float = 60.0) -> None:  # type: ignore[no-untyped-def]
+    """Run granian until it is stopped by a signal; start it again when it gives up.
+
+    Granian respawns a crashed worker at once, but exits ("Worker crash loop detected") when
+    the same worker dies again within 5.5 s. Then the whole server is started again after 1, 2,
+    4 ... 30 s (back to 1 s once it ran for a minute), so that a worker that crashes at start-up
+    is retried slowly instead of in a tight loop, and a burst of crashes never ends the service.
+    """
+    import signal
+    import threading
+    import time
+
+    delay = first_delay
+    while True:
+        started = time.monotonic()
+        try:
+            make_server().serve()
+            return  # SIGINT/SIGTERM: granian stopped its workers and returned
+        except SystemExit as exc:
+            if not exc.code:
+                return
+        if time.monotonic() - started > stable_after:
+            delay = first_delay
+        click.echo(f"samsyn serve: granian exited; starting it again in {delay:g} s", err=True)
+        stop = threading.Event()
+        for sig in (signal.SIGINT, signal.SIGTERM):  # granian's handlers died with it
+            signal.signal(sig, lambda *_: stop.set())
+        if stop.wait(delay):
+            return
+        delay = min(delay * 2, max_delay)
 
 
 def _refuse_unmigrated(database_url: str) -> None:
