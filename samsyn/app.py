@@ -4,8 +4,11 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import psycopg
+import sqlalchemy.exc
 from litestar import Litestar, Request, Response, get
 from litestar.exceptions import HTTPException, MethodNotAllowedException, NotFoundException
+from psycopg_pool import PoolTimeout
 
 from samsyn.api.compat import views
 from samsyn.api.front import Front
@@ -15,6 +18,7 @@ from samsyn.domain.geometries import routes as geometries_routes
 from samsyn.domain.layers import routes as layers_routes
 from samsyn.domain.projects import routes as projects_routes
 from samsyn.domain.sources import routes as sources_routes
+from samsyn.errors import DatabaseUnavailable
 
 log = logging.getLogger("samsyn.api")
 
@@ -36,6 +40,20 @@ def _http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response
 def _server_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     log.exception("unhandled error in %s %s", request.method, request.url.path, exc_info=exc)
     return views.server_error()
+
+
+# DRF's ServiceUnavailable text; the legacy answered its 500 page when the database was down
+# (contract/DRIFT.md, "Note — database unreachable").
+UNAVAILABLE_BODY = b'{"detail":"Service temporarily unavailable, try again later."}'
+
+
+def _database_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    from samsyn.db import engine
+    if not engine.is_unavailable(exc):
+        return _server_error(request, exc)
+    engine.breaker.trip()  # the next requests are refused without waiting for a connection
+    return Response(content=UNAVAILABLE_BODY, status_code=503, media_type="application/json",
+                    headers={"Retry-After": "1"})
 
 
 @get("/health", sync_to_thread=False, include_in_schema=False)
@@ -79,6 +97,10 @@ def create_litestar(*, max_body_bytes: int = 2_621_440) -> Litestar:
             NotFoundException: _not_found,
             MethodNotAllowedException: _not_found,
             HTTPException: _http_error,
+            DatabaseUnavailable: _database_error,
+            psycopg.Error: _database_error,
+            PoolTimeout: _database_error,
+            sqlalchemy.exc.SQLAlchemyError: _database_error,
             Exception: _server_error,
         },
         request_max_body_size=max_body_bytes,

@@ -42,3 +42,10 @@ class Conflict(DomainError):
     def __init__(self, errors: Any) -> None:
         super().__init__("conflict")
         self.errors = errors
+
+
+class DatabaseUnavailable(DomainError):
+    """The database cannot be reached right now; the request may be retried later."""
+
+    def __init__(self) -> None:
+        super().__init__("database unavailable")

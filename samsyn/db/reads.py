@@ -18,6 +18,7 @@ from psycopg_pool import ConnectionPool
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.sql import ClauseElement
 
+from samsyn.db import engine
 from samsyn.settings import get_settings
 
 _DIALECT = postgresql.psycopg.dialect()  # type: ignore[attr-defined]
@@ -94,18 +95,31 @@ def get_read_pool() -> ConnectionPool:
         _dsn(settings.database_url),
         min_size=1,
         max_size=settings.pool_size,
-        kwargs={"autocommit": True, "application_name": "samsyn-read", "connect_timeout": 5},
+        kwargs={"autocommit": True, "application_name": "samsyn-read",
+                "connect_timeout": engine.CONNECT_TIMEOUT},
         open=True,
-        check=None,
-        timeout=5.0,  # a request waits at most this long for a connection, then fails (500)
+        check=None,  # reader() checks the socket instead: no round trip, no backoff sleep
+        timeout=engine.POOL_TIMEOUT,  # then PoolTimeout: a 503 (samsyn.app)
     )
 
 
 @contextmanager
 def reader() -> Iterator[Reader]:
-    """A pooled autocommit connection for read-only work."""
-    with get_read_pool().connection() as conn:
+    """A pooled autocommit connection for read-only work (DatabaseUnavailable at once while
+    the database is known to be down)."""
+    engine.breaker.guard()
+    pool = get_read_pool()
+    conn = pool.getconn()
+    for _ in range(pool.max_size):
+        if engine.connection_alive(conn):
+            break
+        conn.close()  # closed by the server (restart): the pool replaces it
+        pool.putconn(conn)
+        conn = pool.getconn()
+    try:
         yield conn
+    finally:
+        pool.putconn(conn)
 
 
 class ListQueries:
