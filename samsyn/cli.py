@@ -244,5 +244,10 @@ def contract_fixture() -> None:
     sys.stdout.write(json.dumps(result))
 
 
+from samsyn.domain.accounts import mail_cli  # noqa: E402  (click only; imports its work lazily)
+
+main.add_command(mail_cli.mail)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

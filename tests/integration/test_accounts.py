@@ -286,11 +286,15 @@ def test_outbox_delivery_retries_failures(db_factory: sessionmaker[Session]) -> 
             raise ConnectionRefusedError(111, "Connection refused")
         sent.append(message)
 
-    assert _run(db_factory, mail.deliver_pending, flaky) == (1, 1)
+    assert mail.deliver_pending(db_factory, flaky) == (1, 1)
     assert [m["To"] for m in sent] == ["carol@example.com"]
-    rows = _rows(db_factory, "SELECT recipients, sent_at IS NOT NULL AS sent, attempts, last_error "
-                             "FROM samsyn_mail_outbox ORDER BY id")
+    rows = _rows(db_factory, "SELECT recipients, sent_at IS NOT NULL AS sent, attempts, last_error, "
+                             "next_attempt_at - now() AS wait FROM samsyn_mail_outbox ORDER BY id")
     assert [(r.sent, r.attempts) for r in rows] == [(True, 1), (False, 1)]
     assert "Connection refused" in rows[1].last_error
-    assert _run(db_factory, mail.deliver_pending, lambda m: sent.append(m)) == (1, 0)
+    assert dt.timedelta(seconds=25) < rows[1].wait <= dt.timedelta(seconds=30)
+    assert mail.deliver_pending(db_factory, sent.append) == (0, 0)   # not due yet
+    with db_factory.begin() as db:
+        db.execute(text("UPDATE samsyn_mail_outbox SET next_attempt_at = now()"))
+    assert mail.deliver_pending(db_factory, sent.append) == (1, 0)
     assert len(_outbox(db_factory)) == 2   # the fixture still lists every message

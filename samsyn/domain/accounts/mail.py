@@ -2,20 +2,28 @@
 `samsyn_mail_outbox` table in the caller's transaction, and their later delivery.
 
 Writing a mail never fails a request (DESIGN.md §1.4): the row commits with the user, and a
-job delivers unsent rows, retrying with the error kept in `last_error`.
+job delivers unsent rows. Delivery is at least once and, short of a crash in the instant
+between the SMTP server's acceptance and the commit that records it, exactly once: each
+message is claimed (FOR UPDATE SKIP LOCKED: two workers never send the same one) and marked
+sent in its own transaction right after the server accepted it, so a worker killed mid-batch
+re-sends nothing it had finished. A failed message is retried with a growing backoff (30 s,
+doubling, at most an hour apart) for about a day, then becomes dead: `samsyn mail dead` lists
+it and `samsyn mail requeue` sends it again. Each message carries a stable Message-ID, so a
+receiver can recognise the one duplicate a crash in that instant can cause.
 """
 from __future__ import annotations
 
 import logging
 import smtplib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from email.message import EmailMessage
+from email.utils import format_datetime
 from typing import Any
 
 from sqlalchemy import bindparam, text
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 log = logging.getLogger("samsyn.mail")
 
@@ -83,52 +91,179 @@ def outbox(db: Session) -> list[dict[str, Any]]:
 
 Transport = Callable[[EmailMessage], None]
 
+BACKOFF_FIRST_S = 30      # the first retry
+BACKOFF_MAX_S = 3600      # retries at most an hour apart
+# 30 s, 1, 2, 4, 8, 16, 32 min, then hourly: the 30th failure comes ~23 h after the first.
+MAX_ATTEMPTS = 30
+
+
+def retry_delay(attempts: int) -> int:
+    """Seconds to wait after the `attempts`-th failed attempt (1-based)."""
+    return min(BACKOFF_FIRST_S * 2 ** min(max(attempts, 1) - 1, 20), BACKOFF_MAX_S)
+
+
+class SmtpTransport:
+    """Django's default EMAIL_BACKEND target (SMTP to localhost:25), one connection reused for
+    a delivery pass (a new one after any error)."""
+
+    def __init__(self, host: str = "localhost", port: int = 25, timeout: float = 10) -> None:
+        self.host, self.port, self.timeout = host, port, timeout
+        self._smtp: smtplib.SMTP | None = None
+
+    def __call__(self, message: EmailMessage) -> None:
+        reused = self._smtp is not None
+        try:
+            self._connection().send_message(message)
+            return
+        except smtplib.SMTPServerDisconnected:
+            self.close()
+            if not reused:
+                raise
+        except BaseException:
+            self.close()
+            raise
+        try:  # the server had dropped the idle connection: once more on a new one
+            self._connection().send_message(message)
+        except BaseException:
+            self.close()
+            raise
+
+    def _connection(self) -> smtplib.SMTP:
+        if self._smtp is None:
+            self._smtp = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+        return self._smtp
+
+    def close(self) -> None:
+        smtp, self._smtp = self._smtp, None
+        if smtp is not None:
+            try:
+                smtp.quit()
+            except (OSError, smtplib.SMTPException):
+                smtp.close()
+
 
 def smtp_transport(host: str = "localhost", port: int = 25, timeout: float = 10) -> Transport:
-    """Django's default EMAIL_BACKEND target (SMTP to localhost:25)."""
-    def send(message: EmailMessage) -> None:
-        with smtplib.SMTP(host, port, timeout=timeout) as smtp:
-            smtp.send_message(message)
-    return send
+    return SmtpTransport(host, port, timeout)
 
 
-def deliver_pending(db: Session, send: Transport, *, limit: int = 100,
-                    max_attempts: int = 20) -> tuple[int, int]:
-    """Deliver unsent mail, oldest first; rows are locked so that workers do not collide.
-    Returns (sent, failed); failures stay queued with attempts/last_error updated."""
-    rows = db.execute(text(
-        "SELECT id, sender, recipients, subject, body FROM samsyn_mail_outbox "
-        "WHERE sent_at IS NULL AND attempts < :max ORDER BY created, id LIMIT :limit "
-        "FOR UPDATE SKIP LOCKED"), {"max": max_attempts, "limit": limit}).all()
+def _unreachable(exc: BaseException) -> bool:
+    """The server cannot be reached at all: the other messages would fail the same way."""
+    if isinstance(exc, smtplib.SMTPConnectError | smtplib.SMTPServerDisconnected):
+        return True
+    # SMTPException is an OSError too: only the socket's own errors mean "unreachable"
+    return isinstance(exc, OSError) and not isinstance(exc, smtplib.SMTPException)
+
+
+def _permanent(exc: BaseException) -> bool:
+    """A 5xx answer: retrying the same message cannot succeed."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        codes = [code for code, _ in exc.recipients.values()]
+        return bool(codes) and all(code >= 500 for code in codes)
+    if isinstance(exc, smtplib.SMTPResponseException) and not isinstance(
+            exc, smtplib.SMTPConnectError):
+        return exc.smtp_code >= 500
+    return False
+
+
+_CLAIM = text(
+    "SELECT id, created, sender, recipients, subject, body, attempts FROM samsyn_mail_outbox "
+    "WHERE sent_at IS NULL AND dead_at IS NULL AND next_attempt_at <= now() "
+    "ORDER BY next_attempt_at, id LIMIT 1 FOR UPDATE SKIP LOCKED")
+_SENT = text("UPDATE samsyn_mail_outbox SET attempts = attempts + 1, sent_at = now(), "
+             "last_error = NULL WHERE id = :id")
+_FAILED = text(
+    "UPDATE samsyn_mail_outbox SET attempts = attempts + 1, last_error = :error, "
+    "next_attempt_at = now() + make_interval(secs => :delay), "
+    "dead_at = CASE WHEN :dead THEN now() END WHERE id = :id")
+
+
+def _message(row: Any) -> EmailMessage:
+    message = EmailMessage()
+    message["From"] = row.sender
+    message["To"] = ", ".join(row.recipients)
+    message["Subject"] = row.subject
+    message["Date"] = format_datetime(row.created)
+    # stable across re-sends: a crash between acceptance and commit sends it twice at most
+    message["Message-ID"] = f"<{int(row.created.timestamp())}.{row.id}@samsyn.outbox>"
+    message.set_content(row.body, charset="utf-8")
+    return message
+
+
+def deliver_pending(sessions: sessionmaker[Session], send: Transport, *,
+                    limit: int = 100) -> tuple[int, int]:
+    """Deliver up to `limit` due messages, oldest first, each in its own transaction.
+
+    Returns (sent, failed). A failure is retried after retry_delay(attempts); the
+    MAX_ATTEMPTS-th failure, or a permanent (5xx) one, makes the message dead. When the
+    server cannot be reached the pass stops after the first failure: the other messages are
+    not counted as attempted.
+    """
     sent = failed = 0
-    for row in rows:
-        message = EmailMessage()
-        message["From"] = row.sender
-        message["To"] = ", ".join(row.recipients)
-        message["Subject"] = row.subject
-        message.set_content(row.body, charset="utf-8")
-        try:
-            send(message)
-        except (OSError, smtplib.SMTPException) as exc:
-            failed += 1
-            log.warning("mail %s not delivered: %s", row.id, exc)
-            db.execute(text("UPDATE samsyn_mail_outbox SET attempts = attempts + 1, "
-                            "last_error = :e WHERE id = :id"), {"e": str(exc), "id": row.id})
-        else:
-            sent += 1
-            db.execute(text("UPDATE samsyn_mail_outbox SET attempts = attempts + 1, "
-                            "sent_at = now(), last_error = NULL WHERE id = :id"), {"id": row.id})
+    for _ in range(limit):
+        with sessions.begin() as db:   # commits right after the server accepted the message
+            row = db.execute(_CLAIM).first()
+            if row is None:
+                break
+            try:
+                send(_message(row))
+            except Exception as exc:  # noqa: BLE001 - recorded on the row, never a stuck queue
+                failed += 1
+                attempts = row.attempts + 1
+                # not an SMTP or network error: the message itself cannot be built or sent
+                unexpected = not isinstance(exc, OSError | smtplib.SMTPException)
+                dead = attempts >= MAX_ATTEMPTS or unexpected or _permanent(exc)
+                db.execute(_FAILED, {"id": row.id, "error": f"{type(exc).__name__}: {exc}",
+                                     "delay": retry_delay(attempts), "dead": dead})
+                if dead:
+                    log.error("mail %s is dead after %d attempts (%s); `samsyn mail requeue "
+                              "%s` sends it again", row.id, attempts, exc, row.id)
+                else:
+                    log.warning("mail %s not delivered (attempt %d, next in %d s): %s",
+                                row.id, attempts, retry_delay(attempts), exc)
+                stop = _unreachable(exc)
+            else:
+                sent += 1
+                db.execute(_SENT, {"id": row.id})
+                stop = False
+        if stop:
+            break
     return sent, failed
 
 
 def deliver_outbox(*, limit: int = 100, transport: Transport | None = None) -> tuple[int, int]:
-    """One delivery pass in its own transaction: the body of the periodic mail job (a Dramatiq
-    actor calls this). SMTP target: SAMSYN_SMTP_HOST / SAMSYN_SMTP_PORT (Django's default
-    localhost:25). Returns (sent, failed)."""
+    """One delivery pass: the body of the periodic mail job (a Dramatiq actor calls this).
+    SMTP target: SAMSYN_SMTP_HOST / SAMSYN_SMTP_PORT (Django's default localhost:25).
+    Returns (sent, failed)."""
     import os
 
     from samsyn.db.engine import get_sessions
     send = transport or smtp_transport(os.environ.get("SAMSYN_SMTP_HOST", "localhost"),
                                        int(os.environ.get("SAMSYN_SMTP_PORT", "25")))
-    with get_sessions().begin() as db:
-        return deliver_pending(db, send, limit=limit)
+    try:
+        return deliver_pending(get_sessions(), send, limit=limit)
+    finally:
+        close = getattr(send, "close", None)
+        if close is not None and transport is None:
+            close()
+
+
+_DEAD = text("SELECT id, created, recipients, subject, attempts, dead_at, last_error "
+             "FROM samsyn_mail_outbox WHERE dead_at IS NOT NULL AND sent_at IS NULL "
+             "ORDER BY id")
+
+
+def dead_messages(db: Session) -> list[Any]:
+    """The messages delivery gave up on (for `samsyn mail dead`)."""
+    return list(db.execute(_DEAD).all())
+
+
+def requeue(db: Session, ids: Sequence[int] | None) -> list[int]:
+    """Dead messages (`ids`, or every one for None) due again with a fresh attempt count;
+    returns the ids requeued."""
+    sql = ("UPDATE samsyn_mail_outbox SET dead_at = NULL, attempts = 0, next_attempt_at = now() "
+           "WHERE dead_at IS NOT NULL AND sent_at IS NULL")
+    params: dict[str, Any] = {}
+    if ids is not None:
+        sql += " AND id = ANY(:ids)"
+        params["ids"] = list(ids)
+    return sorted(r[0] for r in db.execute(text(sql + " RETURNING id"), params))

@@ -1,4 +1,5 @@
-"""Deliver the mail outbox: one pass, its own transaction (failures stay queued)."""
+"""Deliver the mail outbox: passes of up to `limit` due messages, each message in its own
+transaction (failures wait for their retry time, see samsyn.domain.accounts.mail)."""
 from __future__ import annotations
 
 import logging
@@ -9,8 +10,8 @@ log = logging.getLogger("samsyn.jobs")
 
 
 def run(limit: int = 100) -> tuple[int, int]:
-    """(sent, failed) of one delivery pass; repeated until the outbox holds no more sendable
-    mail or a pass fails everything (the next scheduled pass retries)."""
+    """(sent, failed) of the delivery passes, repeated until no due mail is left or a pass
+    sends nothing (the server is down: the next scheduled run retries)."""
     total_sent = total_failed = 0
     while True:
         sent, failed = deliver_outbox(limit=limit)
