@@ -6,11 +6,12 @@ splits big buffers in two spans parsed by two threads; this module does the byte
 """
 from cpython.bytes cimport PyBytes_FromStringAndSize
 from cpython.unicode cimport PyUnicode_DecodeUTF8
-from libc.stdint cimport int64_t
+from libc.stdint cimport int64_t, uint64_t
 from libc.stdlib cimport malloc, realloc, free, calloc
 from libc.string cimport memcpy, memchr, memset
 
 from samsyn_fast._status cimport Status
+from samsyn_fast._encode cimport python_float_repr
 from samsyn_fast._csv cimport (parse_decimal, utf8_invalid_at, locale_t, newlocale, LC_ALL_MASK,
                                mem_resize, mem_free, mem_capacity, samsyn_pool_set_limit)
 
@@ -58,6 +59,11 @@ cdef extern from *:
 cdef locale_t C_LOCALE = newlocale(LC_ALL_MASK, "C", NULL)
 
 # Detail codes beside the shared Status (the wrapper turns them into messages).
+cpdef enum Skip:
+    SKIP_NO_LONGITUDE = 1
+    SKIP_EMPTY_LATITUDE = 2
+
+
 cpdef enum Detail:
     DETAIL_NONE = 0
     DETAIL_TOO_MANY_FIELDS = 1
@@ -228,6 +234,12 @@ cdef class Block:
     cdef readonly Py_ssize_t err_col
     cdef readonly Py_ssize_t err_pos      # absolute byte offset
     cdef readonly bint reached_stop
+    # skip_bad: rows without a longitude and rows with an empty latitude are recorded in
+    # `skipped` (8 * record + reason code) instead of being dropped silently / failing the block
+    cdef public bint skip_bad
+    cdef int64_t* skip_buf
+    cdef Py_ssize_t skip_n
+    cdef Py_ssize_t skip_cap
 
     def __cinit__(self, kinds, Py_ssize_t ntext, int delim, Py_ssize_t rows_hint=1024,
                   Py_ssize_t bytes_hint=0):
@@ -277,6 +289,7 @@ cdef class Block:
         free(self.fb_offs)
         free(self.fb_where)
         free(self.fb_record)
+        free(self.skip_buf)
         mem_free(self.scratch[0].data, self.scratch[0].cap)
         mem_free(self.scratch[1].data, self.scratch[1].cap)
         mem_free(self.scratch[2].data, self.scratch[2].cap)
@@ -335,6 +348,18 @@ cdef class Block:
         self.fb_record[self.fb_n] = self.records
         self.fb_n += 1
         self.fb_offs[self.fb_n] = self.fb_text.length
+        return 0
+
+    cdef int _add_skip(self, int code) noexcept nogil:
+        cdef void* p
+        if self.skip_n >= self.skip_cap:
+            p = realloc(self.skip_buf, (self.skip_cap * 2 + 64) * sizeof(int64_t))
+            if p == NULL:
+                return -1
+            self.skip_buf = <int64_t*>p
+            self.skip_cap = self.skip_cap * 2 + 64
+        self.skip_buf[self.skip_n] = 8 * (self.records + 1) + code
+        self.skip_n += 1
         return 0
 
     cdef inline void _fail(self, int status, int detail, Py_ssize_t col, Py_ssize_t pos) noexcept nogil:
@@ -467,10 +492,14 @@ cdef class Block:
             if col != ncols:
                 self._fail(Status.BAD_RECORD, DETAIL_TOO_FEW_FIELDS, col, rec_start)
                 return 0
-            if lon_n == 0:
+            if lon_n == 0 or (lat_n == 0 and self.skip_bad):
                 # Legacy: rows without a longitude are skipped; drop their text.
                 for t in range(self.ntext):
                     self.text[t].length = self.offs[t][r]
+                if self.skip_bad and self._add_skip(SKIP_NO_LONGITUDE if lon_n == 0
+                                                    else SKIP_EMPTY_LATITUDE) != 0:
+                    self._fail(Status.NO_MEMORY, 0, -1, rec_start)
+                    return 0
                 self.records += 1
                 self.consumed = pos
                 continue
@@ -544,6 +573,16 @@ cdef class Block:
                                                   self.fb_offs[i + 1] - self.fb_offs[i]),
                         self.fb_where[i], self.fb_record[i]))
         return out
+
+    def skipped(self):
+        """(records (K,) int64 1-based within this block, codes (K,) int8) of the rows
+        skip_bad recorded: 1 no longitude, 2 empty latitude."""
+        cdef Py_ssize_t i
+        out = np.empty(self.skip_n, dtype=np.int64)
+        cdef int64_t[::1] o = out
+        for i in range(self.skip_n):
+            o[i] = self.skip_buf[i]
+        return out >> 3, (out & 7).astype(np.int8)
 
     def set_coord(self, Py_ssize_t where, double v):
         if not 0 <= where < 2 * self.rows:
@@ -711,12 +750,13 @@ cdef inline char* _put_escaped(char* out, const unsigned char* s, Py_ssize_t n) 
     return out
 
 
-def json_objects(list keys, list offsets, list datas, Py_ssize_t nrows):
+def json_objects(list keys, list offsets, list datas, Py_ssize_t nrows, int prefix=-1):
     """One JSON object per row, {key: "value", ...}, as (offsets int64 (nrows+1,), uint8 data).
 
     `keys` are the JSON-encoded keys (with their quotes); column c of row r is
     datas[c][offsets[c][r]:offsets[c][r+1]] (UTF-8, already validated). Values are JSON-escaped
-    like json.dumps(ensure_ascii=False): quote, backslash and control characters.
+    like json.dumps(ensure_ascii=False): quote, backslash and control characters. `prefix`
+    >= 0: that byte before every object (1: the jsonb binary COPY version byte).
     """
     cdef Py_ssize_t ncols = len(keys)
     cdef Py_ssize_t c, r, total = 0, keylen = 0
@@ -761,7 +801,7 @@ def json_objects(list keys, list offsets, list datas, Py_ssize_t nrows):
                 dat = datp[c]
                 for i in range(off[0], off[nrows]):
                     total += _ESC_LEN[dat[i]]
-        total += nrows * (2 + keylen)
+        total += nrows * (2 + keylen + (prefix >= 0))
         out_offsets = np.empty(nrows + 1, dtype=np.int64)
         out_data = np.empty(max(total, 1), dtype=np.uint8)
         ooff = out_offsets
@@ -770,6 +810,9 @@ def json_objects(list keys, list offsets, list datas, Py_ssize_t nrows):
             out = <char*>&odata[0]
             ooff[0] = 0
             for r in range(nrows):
+                if prefix >= 0:
+                    out[0] = <char>prefix
+                    out += 1
                 out[0] = 123   # {
                 out += 1
                 for c in range(ncols):
@@ -792,3 +835,201 @@ def json_objects(list keys, list offsets, list datas, Py_ssize_t nrows):
         return out_offsets, out_data[:ooff[nrows]]
     finally:
         free(offp); free(datp); free(keyp); free(keyn)
+
+
+cdef enum:
+    JV_TEXT = 0
+    JV_INT = 1
+    JV_FLOAT = 2
+    JV_DATE = 3
+    JV_BOOL = 4
+
+
+cdef inline char* _put_date(char* o, int64_t days) noexcept nogil:
+    # days since 1970-01-01 -> YYYY-MM-DD (proleptic Gregorian; H. Hinnant's civil_from_days)
+    cdef int64_t z = days + 719468
+    cdef int64_t era = (z if z >= 0 else z - 146096) // 146097
+    cdef int64_t doe = z - era * 146097
+    cdef int64_t yoe = (doe - doe // 1460 + doe // 36524 - doe // 146096) // 365
+    cdef int64_t y = yoe + era * 400
+    cdef int64_t doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
+    cdef int64_t mp = (5 * doy + 2) // 153
+    cdef int64_t d = doy - (153 * mp + 2) // 5 + 1
+    cdef int64_t m = mp + 3 if mp < 10 else mp - 9
+    if m <= 2:
+        y += 1
+    if y < 0 or y > 9999:
+        y = 0 if y < 0 else 9999
+    o[0] = 34
+    o[1] = <char>(48 + y // 1000)
+    o[2] = <char>(48 + y // 100 % 10)
+    o[3] = <char>(48 + y // 10 % 10)
+    o[4] = <char>(48 + y % 10)
+    o[5] = 45
+    o[6] = <char>(48 + m // 10)
+    o[7] = <char>(48 + m % 10)
+    o[8] = 45
+    o[9] = <char>(48 + d // 10)
+    o[10] = <char>(48 + d % 10)
+    o[11] = 34
+    return o + 12
+
+
+cdef inline char* _put_int(char* o, int64_t v) noexcept nogil:
+    cdef char tmp[24]
+    cdef int n = 0
+    cdef uint64_t u
+    if v < 0:
+        o[0] = 45
+        o += 1
+        u = <uint64_t>(-(v + 1)) + 1
+    else:
+        u = <uint64_t>v
+    while True:
+        tmp[n] = <char>(48 + u % 10)
+        n += 1
+        u //= 10
+        if u == 0:
+            break
+    while n:
+        n -= 1
+        o[0] = tmp[n]
+        o += 1
+    return o
+
+
+def json_records(list keys, kinds, list values, list nulls, Py_ssize_t nrows, int prefix=-1):
+    """One JSON object per row from typed columns, as (offsets (nrows+1,) int64, uint8 data).
+
+    keys: JSON-encoded keys (with quotes). kinds[c]: 0 text (values[c] = (offsets, data),
+    UTF-8), 1 int64, 2 float64 (repr, as json.dumps; NaN/inf -> null), 3 date (int64 days
+    since 1970-01-01 -> "YYYY-MM-DD"), 4 bool (uint8 -> true/false). nulls[c]: (nrows,) uint8
+    (1 -> null). `prefix` >= 0: that byte before each object (1: jsonb binary COPY version).
+    """
+    cdef Py_ssize_t ncols = len(keys)
+    cdef Py_ssize_t c, r
+    cdef int64_t total = 0, keylen = 0, a, b, i
+    cdef int k
+    cdef double v
+    cdef char* out
+    cdef char* start
+    cdef const int64_t[::1] mo
+    cdef const unsigned char[::1] md
+    cdef const int64_t[::1] mi
+    cdef const double[::1] mf
+    cdef const unsigned char[::1] mb
+    cdef const unsigned char[::1] mn
+    if len(kinds) != ncols or len(values) != ncols or len(nulls) != ncols:
+        raise ValueError("one kind, one value column and one null mask per key")
+    kind_arr = np.ascontiguousarray(kinds, dtype=np.int32)
+    cdef const int[::1] kd = kind_arr
+    # raw pointers per column
+    ptr_arr = np.zeros((max(ncols, 1), 4), dtype=np.uintp)
+    cdef size_t[:, ::1] ptr = ptr_arr   # 0: values/offsets, 1: text data, 2: nulls, 3: key
+    keyn_arr = np.zeros(max(ncols, 1), dtype=np.int64)
+    cdef int64_t[::1] keyn = keyn_arr
+    keep = []
+    for c in range(ncols):
+        k = kd[c]
+        mn = nulls[c]
+        if mn.shape[0] < nrows:
+            raise ValueError("null mask shorter than nrows")
+        ptr[c, 2] = <size_t>&mn[0] if mn.shape[0] else 0
+        keep.append(mn)
+        if k == JV_TEXT:
+            o_, d_ = values[c]
+            mo = o_
+            md = d_
+            if mo.shape[0] < nrows + 1:
+                raise ValueError("offsets shorter than nrows + 1")
+            ptr[c, 0] = <size_t>&mo[0]
+            ptr[c, 1] = <size_t>&md[0] if md.shape[0] else <size_t><const char*>b""
+            keep.append((mo, md))
+            with nogil:
+                for i in range(mo[0], mo[nrows]):
+                    total += _ESC_LEN[md[i]]
+            total += 2 * nrows
+        elif k == JV_INT or k == JV_DATE:
+            mi = values[c]
+            if mi.shape[0] < nrows:
+                raise ValueError("values shorter than nrows")
+            ptr[c, 0] = <size_t>&mi[0] if mi.shape[0] else 0
+            keep.append(mi)
+            total += 21 * nrows
+        elif k == JV_FLOAT:
+            mf = values[c]
+            if mf.shape[0] < nrows:
+                raise ValueError("values shorter than nrows")
+            ptr[c, 0] = <size_t>&mf[0] if mf.shape[0] else 0
+            keep.append(mf)
+            total += 32 * nrows
+        elif k == JV_BOOL:
+            mb = values[c]
+            if mb.shape[0] < nrows:
+                raise ValueError("values shorter than nrows")
+            ptr[c, 0] = <size_t>&mb[0] if mb.shape[0] else 0
+            keep.append(mb)
+            total += 5 * nrows
+        else:
+            raise ValueError(f"unknown kind {k}")
+        kb = keys[c]
+        keep.append(kb)
+        ptr[c, 3] = <size_t><const char*>(<bytes>kb)
+        keyn[c] = len(kb)
+        keylen += keyn[c] + 2
+    total += nrows * (2 + keylen + (prefix >= 0)) + 1
+    out_offsets = np.empty(nrows + 1, dtype=np.int64)
+    out_data = np.empty(total, dtype=np.uint8)
+    cdef int64_t[::1] ooff = out_offsets
+    cdef unsigned char[::1] odata = out_data
+    with nogil:
+        start = <char*>&odata[0]
+        out = start
+        ooff[0] = 0
+        for r in range(nrows):
+            if prefix >= 0:
+                out[0] = <char>prefix
+                out += 1
+            out[0] = 123   # {
+            out += 1
+            for c in range(ncols):
+                if c:
+                    out[0] = 44    # ,
+                    out += 1
+                memcpy(out, <const char*>ptr[c, 3], keyn[c])
+                out += keyn[c]
+                out[0] = 58    # :
+                out += 1
+                k = kd[c]
+                if (<const unsigned char*>ptr[c, 2])[r]:
+                    memcpy(out, b"null", 4)
+                    out += 4
+                elif k == JV_TEXT:
+                    a = (<const int64_t*>ptr[c, 0])[r]
+                    b = (<const int64_t*>ptr[c, 0])[r + 1]
+                    out[0] = 34
+                    out = _put_escaped(out + 1, <const unsigned char*>ptr[c, 1] + a, b - a)
+                    out[0] = 34
+                    out += 1
+                elif k == JV_INT:
+                    out = _put_int(out, (<const int64_t*>ptr[c, 0])[r])
+                elif k == JV_FLOAT:
+                    v = (<const double*>ptr[c, 0])[r]
+                    if v != v or v - v != 0.0:
+                        memcpy(out, b"null", 4)
+                        out += 4
+                    else:
+                        out += python_float_repr(v, out)
+                elif k == JV_DATE:
+                    out = _put_date(out, (<const int64_t*>ptr[c, 0])[r])
+                else:
+                    if (<const unsigned char*>ptr[c, 0])[r]:
+                        memcpy(out, b"true", 4)
+                        out += 4
+                    else:
+                        memcpy(out, b"false", 5)
+                        out += 5
+            out[0] = 125   # }
+            out += 1
+            ooff[r + 1] = out - start
+    return out_offsets, out_data[:ooff[nrows]]

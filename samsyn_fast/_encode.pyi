@@ -12,6 +12,7 @@ def encode_ewkb(
     polygon_offsets: npt.NDArray[np.int64],
     null: npt.NDArray[np.uint8],
     srid: int,
+    single: bool = ...,
 ) -> tuple[int, int, npt.NDArray[np.uint8] | None, npt.NDArray[np.int64] | None]: ...
 def pgcopy_fields(
     data: npt.NDArray[np.uint8], offsets: npt.NDArray[np.int64]

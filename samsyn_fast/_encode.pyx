@@ -407,8 +407,9 @@ cdef inline uint8_t* _put_points(uint8_t* p, const double* xy, const double* zs,
 cdef Status _ewkb(int kind, const double* xy, const double* zs, bint z, int32_t srid,
                   const int64_t[::1] goff, const int64_t[::1] roff, const int64_t[::1] poff,
                   const uint8_t[::1] null, int64_t[::1] out_off, uint8_t* out,
-                  Py_ssize_t* where) noexcept nogil:
-    """kind 1 Point, 4 MultiPoint, 5 MultiLineString, 6 MultiPolygon. out == NULL: sizes only."""
+                  Py_ssize_t* where, bint single) noexcept nogil:
+    """kind 1 Point, 4 MultiPoint, 5 MultiLineString, 6 MultiPolygon. out == NULL: sizes only.
+    single: a one-part MultiLineString / MultiPolygon is written as a LineString / Polygon."""
     cdef Py_ssize_t g, ngeoms = goff.shape[0] - 1
     cdef int64_t size, i, j, r, pt = 16 + 8 * z, total = 0
     cdef uint8_t* p = out
@@ -417,6 +418,30 @@ cdef Status _ewkb(int kind, const double* xy, const double* zs, bint z, int32_t 
         if null[g]:
             if out == NULL:
                 out_off[g + 1] = total
+            continue
+        if single and (kind == 5 or kind == 6) and goff[g + 1] - goff[g] == 1:
+            i = goff[g]
+            if kind == 5:
+                size = 9 + 4 + (roff[i + 1] - roff[i]) * pt
+            else:
+                size = 9 + 4
+                for j in range(poff[i], poff[i + 1]):
+                    size += 4 + (roff[j + 1] - roff[j]) * pt
+            if out == NULL:
+                total += size
+                out_off[g + 1] = total
+                continue
+            p = out + out_off[g]
+            if kind == 5:
+                p = _put_header(p, 2, z, True, srid)
+                p = _put_u32(p, <uint32_t> (roff[i + 1] - roff[i]))
+                p = _put_points(p, xy, zs, roff[i], roff[i + 1], z)
+            else:
+                p = _put_header(p, 3, z, True, srid)
+                p = _put_u32(p, <uint32_t> (poff[i + 1] - poff[i]))
+                for r in range(poff[i], poff[i + 1]):
+                    p = _put_u32(p, <uint32_t> (roff[r + 1] - roff[r]))
+                    p = _put_points(p, xy, zs, roff[r], roff[r + 1], z)
             continue
         size = 9                                   # byte order, type, srid
         if kind == 1:
@@ -474,7 +499,7 @@ cdef inline void _put_nan(uint8_t* p, int n) noexcept nogil:
 
 
 def encode_ewkb(int kind, coords, z, geom_offsets, ring_offsets, polygon_offsets, null,
-                int srid):
+                int srid, bint single=False):
     """EWKB (little endian, SRID flag) of every geometry; (status, where, data, offsets).
 
     The caller (samsyn_fast.encode) has validated and normalised every array. A null
@@ -498,7 +523,7 @@ def encode_ewkb(int kind, coords, z, geom_offsets, ring_offsets, polygon_offsets
     cdef Py_ssize_t where = -1
     cdef Status status
     with nogil:
-        status = _ewkb(kind, xyp, zp, has_z, srid, goff, roff, poff, nul, off, NULL, &where)
+        status = _ewkb(kind, xyp, zp, has_z, srid, goff, roff, poff, nul, off, NULL, &where, single)
     if status != Status.OK:
         return status, where, None, None
     data_arr = np.empty(off[off.shape[0] - 1], dtype=np.uint8)
@@ -506,7 +531,7 @@ def encode_ewkb(int kind, coords, z, geom_offsets, ring_offsets, polygon_offsets
     cdef uint8_t* dp = &data[0] if data.shape[0] > 0 else NULL
     if dp != NULL:
         with nogil:
-            status = _ewkb(kind, xyp, zp, has_z, srid, goff, roff, poff, nul, off, dp, &where)
+            status = _ewkb(kind, xyp, zp, has_z, srid, goff, roff, poff, nul, off, dp, &where, single)
     return status, where, data_arr, offsets_arr
 
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import _thread
 import codecs
+import dataclasses
 import itertools
 import json
 import math
@@ -37,7 +38,7 @@ from samsyn_fast import _csv
 from samsyn_fast.columns import StringColumn
 from samsyn_fast.errors import KernelError
 
-__all__ = ["CsvPoints", "StringColumn", "iter_csv_points", "read_csv_points",
+__all__ = ["CsvPoints", "CsvSkipped", "StringColumn", "iter_csv_points", "read_csv_points",
            "set_buffer_pool_limit"]
 
 PathOrBytes = Union[str, "os.PathLike[str]", bytes, bytearray, memoryview]
@@ -49,6 +50,34 @@ _MAX_CHUNKS = 8                     # at most this many (each extra chunk is one
 _STATUS_BAD_NUMBER = 6
 _STATUS_NAN = 7
 _STATUS_BAD_TEXT = 9
+
+
+SKIP_REASONS = {1: "no coordinates", 2: "empty latitude"}
+
+
+@dataclass(frozen=True, slots=True)
+class CsvSkipped:
+    """Rows a ``skip_bad`` read left out (only filled in that mode).
+
+    Attributes:
+        rows: (K,) int64 1-based data row numbers (counted as CsvPoints.row_numbers), sorted.
+        codes: (K,) int8 per row: 1 no longitude ("no coordinates"), 2 empty latitude,
+            3 a number that does not parse or is not finite (its text in `details`).
+        details: row -> message for code 3.
+    """
+
+    rows: np.ndarray
+    codes: np.ndarray
+    details: dict[int, str]
+
+    def __len__(self) -> int:
+        return int(self.rows.shape[0])
+
+    def reason(self, i: int) -> str:
+        """The reason text of entry i."""
+        code = int(self.codes[i])
+        return self.details.get(int(self.rows[i]), "bad number") if code == 3 \
+            else SKIP_REASONS[code]
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +100,7 @@ class CsvPoints:
     fieldnames: tuple[str, ...]
     lon: str
     lat: str
+    skipped: CsvSkipped | None = None
 
     def __len__(self) -> int:
         return int(self.coords.shape[0])
@@ -87,23 +117,27 @@ class CsvPoints:
         values = [col.to_list() for col in self.columns.values()]
         return [dict(zip(names, row, strict=True)) for row in zip(*values, strict=True)]
 
-    def metadata_json(self) -> StringColumn:
+    def metadata_json(self, jsonb: bool = False) -> StringColumn:
         """Each point's metadata as a compact JSON object (UTF-8), ready for a jsonb column.
 
         Byte for byte ``json.dumps(self.metadata(i), ensure_ascii=False, separators=(",", ":"))``,
-        built in one C loop per chunk without Python objects per cell.
+        built in one C loop per chunk without Python objects per cell. jsonb=True puts the
+        binary COPY jsonb version byte (0x01) before each object.
         """
         keys = [json.dumps(k, ensure_ascii=False).encode("utf-8") for k in self.columns]
         cols = list(self.columns.values())
         if not cols:
             n = len(self)
-            return StringColumn(np.arange(0, 2 * n + 1, 2, dtype=np.int64),
-                                np.frombuffer(b"{}" * n, dtype=np.uint8))
+            w = 3 if jsonb else 2
+            return StringColumn(np.arange(0, w * n + 1, w, dtype=np.int64),
+                                np.frombuffer((b"\x01{}" if jsonb else b"{}") * n,
+                                              dtype=np.uint8))
         pieces = []
         for k in range(len(cols[0].pieces)):
             offs = [np.ascontiguousarray(c.pieces[k][0]) for c in cols]
             datas = [c.pieces[k][1] for c in cols]
-            pieces.append(_csv.json_objects(keys, offs, datas, offs[0].shape[0] - 1))
+            pieces.append(_csv.json_objects(keys, offs, datas, offs[0].shape[0] - 1,
+                                            1 if jsonb else -1))
         return StringColumn(pieces=pieces)
 
     def slice(self, start: int, stop: int) -> CsvPoints:
@@ -132,7 +166,8 @@ def set_buffer_pool_limit(nbytes: int) -> int:
 class _Layout:
     """The header and what the tokenizer does with each column."""
 
-    def __init__(self, names: list[str], lon: str, lat: str) -> None:
+    def __init__(self, names: list[str], lon: str, lat: str, skip_bad: bool = False) -> None:
+        self.skip_bad = skip_bad
         if lon == lat:
             raise ValueError("lon and lat must name two different columns")
         missing = [c for c in (lon, lat) if c not in names]
@@ -193,10 +228,12 @@ def _raise_block_error(block: _csv.Block, layout: _Layout, data: Any, record_bas
 
 
 def _resolve_fallbacks(block: _csv.Block, layout: _Layout, record_base: int,
-                       first: int = 0) -> int:
+                       first: int = 0, bad: dict[int, str] | None = None) -> int:
     """Numbers outside the fast grammar: Python's float() decides, as the legacy did.
 
-    Resolves the block's fallbacks from index `first`; returns how many it has in all."""
+    Resolves the block's fallbacks from index `first`; returns how many it has in all. In
+    skip_bad mode a bad number sets the coordinate to NaN and `bad[row]` to the message
+    (_finish drops those rows) instead of raising."""
     for text, where, record in block.fallbacks(first):
         name = layout.lat if where & 1 else layout.lon
         rec = record_base + record + 1
@@ -205,13 +242,28 @@ def _resolve_fallbacks(block: _csv.Block, layout: _Layout, record_base: int,
             v = float(s)
         except (UnicodeDecodeError, ValueError):
             shown = text.decode("utf-8", "replace")
-            raise KernelError(_STATUS_BAD_NUMBER, f"could not convert {name!r} value {shown!r} "
-                              f"to float", f"csv row {rec}") from None
+            msg = f"could not convert {name!r} value {shown!r} to float"
+            if layout.skip_bad and bad is not None:
+                bad.setdefault(rec, msg)
+                block.set_coord(where, math.nan)
+                continue
+            raise KernelError(_STATUS_BAD_NUMBER, msg, f"csv row {rec}") from None
         if not math.isfinite(v):
-            raise KernelError(_STATUS_NAN, f"{name!r} value {s!r} is not a finite number",
-                              f"csv row {rec}")
+            msg = f"{name!r} value {s!r} is not a finite number"
+            if layout.skip_bad and bad is not None:
+                bad.setdefault(rec, msg)
+                block.set_coord(where, math.nan)
+                continue
+            raise KernelError(_STATUS_NAN, msg, f"csv row {rec}")
         block.set_coord(where, v)
     return block.nfallbacks
+
+
+def _new_block(layout: _Layout, ntext: int, delim: int, rows_hint: int,
+               bytes_hint: int) -> _csv.Block:
+    blk = _csv.Block(layout.kinds, ntext, delim, rows_hint, bytes_hint)
+    blk.skip_bad = layout.skip_bad
+    return blk
 
 
 def _check_finite(block_coords: np.ndarray, rownum: np.ndarray, layout: _Layout,
@@ -257,12 +309,13 @@ def _parse_span(data: Any, start: int, end: int, layout: _Layout, delim: int, fi
     n = len(bounds)
     hint = rows_hint // n + 16
     if n == 1:
-        block = _csv.Block(layout.kinds, ntext, delim, rows_hint, size)
+        block = _new_block(layout, ntext, delim, rows_hint, size)
         block.parse(data, start, end, final)
         if block.status:
             _raise_block_error(block, layout, data, record_base, line_base, encoding)
-        _resolve_fallbacks(block, layout, record_base)
-        return _Parsed([block], block.records, block.consumed)
+        bad: dict[int, str] = {}
+        _resolve_fallbacks(block, layout, record_base, 0, bad)
+        return _Parsed([block], block.records, block.consumed, bad)
     blocks: list[_csv.Block | None] = [None] * n
     ticket = itertools.count()
 
@@ -272,7 +325,7 @@ def _parse_span(data: Any, start: int, end: int, layout: _Layout, delim: int, fi
             if k >= n:
                 return
             stop = bounds[k + 1] if k + 1 < n else -1
-            blk = _csv.Block(layout.kinds, ntext, delim, hint,
+            blk = _new_block(layout, ntext, delim, hint,
                              (stop if stop > 0 else end) - bounds[k])
             blk.parse(data, bounds[k], end, final, stop)
             blocks[k] = blk
@@ -302,7 +355,8 @@ def _parse_span(data: Any, start: int, end: int, layout: _Layout, delim: int, fi
     assert cur is not None
     if cur.status:
         _raise_block_error(cur, layout, data, record_base, line_base, encoding)
-    _resolve_fallbacks(cur, layout, record_base)
+    bad = {}
+    _resolve_fallbacks(cur, layout, record_base, 0, bad)
     pieces = [cur]
     records = cur.records
     for k in range(1, n):
@@ -311,34 +365,40 @@ def _parse_span(data: Any, start: int, end: int, layout: _Layout, delim: int, fi
             nxt = blocks[k]
             assert nxt is not None
         else:
-            nxt = _csv.Block(layout.kinds, ntext, delim, hint, 0)
+            nxt = _new_block(layout, ntext, delim, hint, 0)
             nxt.parse(data, cur.consumed, end, final, stop)
         blocks[k] = None
         base = record_base + records
         if nxt.status:
             _raise_block_error(nxt, layout, data, base, line_base, encoding)
-        _resolve_fallbacks(nxt, layout, base)
+        _resolve_fallbacks(nxt, layout, base, 0, bad)
         pieces.append(nxt)
         records += nxt.records
         cur = nxt
-    return _Parsed(pieces, records, cur.consumed)
+    return _Parsed(pieces, records, cur.consumed, bad)
 
 
 class _Parsed:
     """The blocks of one span in order (one piece per chunk), their record count and the
     byte offset after the last complete record."""
 
-    def __init__(self, pieces: list[_csv.Block], records: int, consumed: int) -> None:
+    def __init__(self, pieces: list[_csv.Block], records: int, consumed: int,
+                 bad: dict[int, str] | None = None) -> None:
+        self.bad = bad or {}
         self.pieces = pieces
         self.records = records
         self.consumed = consumed
 
 
 def _finish(parsed: _Parsed, layout: _Layout, record_base: int) -> CsvPoints:
-    coords_l, rows_l, texts = [], [], []
+    coords_l, rows_l, texts, skip_rows, skip_codes = [], [], [], [], []
     rec = record_base
     for blk in parsed.pieces:
         nrec = blk.records
+        if layout.skip_bad:
+            srows, scodes = blk.skipped()
+            skip_rows.append(srows + rec)
+            skip_codes.append(scodes)
         coords, rownum, cols = blk.take()
         if rec:
             rownum += rec
@@ -350,10 +410,25 @@ def _finish(parsed: _Parsed, layout: _Layout, record_base: int) -> CsvPoints:
         coords, rownum = coords_l[0], rows_l[0]
     else:
         coords, rownum = np.concatenate(coords_l), np.concatenate(rows_l)
-    _check_finite(coords, rownum, layout, 0)
     columns = {name: StringColumn(pieces=[cols[t] for cols in texts])
                for t, name in enumerate(layout.text_names)}
-    return CsvPoints(coords, rownum, columns, tuple(layout.names), layout.lon, layout.lat)
+    if not layout.skip_bad:
+        _check_finite(coords, rownum, layout, 0)
+        return CsvPoints(coords, rownum, columns, tuple(layout.names), layout.lon, layout.lat)
+    details = dict(parsed.bad)
+    finite = np.isfinite(coords).all(axis=1)
+    if not finite.all():
+        # bad numbers (NaN set by _resolve_fallbacks) and overflows ('1e999'): drop the rows
+        for i in np.flatnonzero(~finite).tolist():
+            details.setdefault(int(rownum[i]), "coordinate overflows to infinity")
+        coords, rownum = coords[finite], rownum[finite]
+        columns = {name: col.take(finite) for name, col in columns.items()}
+    rows = np.concatenate([*skip_rows, np.fromiter(details, dtype=np.int64, count=len(details))])
+    codes = np.concatenate([*skip_codes, np.full(len(details), 3, dtype=np.int8)])
+    order = np.argsort(rows, kind="stable")
+    skipped = CsvSkipped(rows[order], codes[order].astype(np.int8), details)
+    return CsvPoints(coords, rownum, columns, tuple(layout.names), layout.lon, layout.lat,
+                     skipped)
 
 
 def _check_args(delimiter: str) -> int:
@@ -367,7 +442,7 @@ def _is_utf8(encoding: str) -> bool:
 
 
 def _header(data: Any, start: int, end: int, delim: int, final: bool, encoding: str,
-            lon: str, lat: str) -> tuple[_Layout, int] | None:
+            lon: str, lat: str, skip_bad: bool = False) -> tuple[_Layout, int] | None:
     got = _csv.parse_header(data, start, end, delim, final)
     if got is None:
         return None
@@ -378,7 +453,7 @@ def _header(data: Any, start: int, end: int, delim: int, final: bool, encoding: 
         names = [f.decode("utf-8") for f in fields]
     except UnicodeDecodeError:
         raise KernelError(_STATUS_BAD_TEXT, f"header is not valid {encoding}", "csv") from None
-    return _Layout(names, lon, lat), pos
+    return _Layout(names, lon, lat, skip_bad), pos
 
 
 def _rows_hint(data: Any, start: int, end: int) -> int:
@@ -388,7 +463,8 @@ def _rows_hint(data: Any, start: int, end: int) -> int:
 
 
 def read_csv_points(path_or_bytes: PathOrBytes, *, lon: str = "Longitude", lat: str = "Latitude",
-                    encoding: str = "utf-8", delimiter: str = ",", threads: int = 2) -> CsvPoints:
+                    encoding: str = "utf-8", delimiter: str = ",", threads: int = 2,
+                    skip_bad: bool = False) -> CsvPoints:
     """Read a whole point CSV file.
 
     Args:
@@ -397,6 +473,9 @@ def read_csv_points(path_or_bytes: PathOrBytes, *, lon: str = "Longitude", lat: 
         encoding: the file's text encoding (anything but UTF-8 is recoded to UTF-8 first).
         delimiter: one ASCII character.
         threads: 1 or 2 tokenizer threads (2 splits big inputs at a line end).
+        skip_bad: rows with an empty latitude, a number that does not parse or is not finite
+            are left out and listed in ``CsvPoints.skipped`` (with the rows without a
+            longitude) instead of raising.
 
     Returns:
         CsvPoints with (N, 2) float64 coords, row numbers and text columns.
@@ -426,7 +505,8 @@ def read_csv_points(path_or_bytes: PathOrBytes, *, lon: str = "Longitude", lat: 
             data = bytes(data).decode(encoding).encode("utf-8")
         end = len(data)
         start = 3 if bytes(memoryview(data)[:3]) == _BOM else 0
-        layout, pos = _header(data, start, end, delim, True, encoding, lon, lat)  # type: ignore[misc]
+        layout, pos = _header(data, start, end, delim, True, encoding, lon, lat,  # type: ignore[misc]
+                              skip_bad)
         block = _parse_span(data, pos, end, layout, delim, True, threads, 0, 1, encoding,
                             _rows_hint(data, pos, end))
         return _finish(block, layout, 0)
@@ -440,12 +520,15 @@ def read_csv_points(path_or_bytes: PathOrBytes, *, lon: str = "Longitude", lat: 
 
 def iter_csv_points(path_or_bytes: PathOrBytes, *, lon: str = "Longitude", lat: str = "Latitude",
                     encoding: str = "utf-8", delimiter: str = ",", chunk_rows: int = 200_000,
-                    threads: int = 2, block_bytes: int | None = None) -> Iterator[CsvPoints]:
+                    threads: int = 2, block_bytes: int | None = None,
+                    skip_bad: bool = False) -> Iterator[CsvPoints]:
     """Stream a point CSV file in chunks of at most `chunk_rows` points, with bounded memory.
 
     Same semantics and errors as read_csv_points; row numbers count from the file's start.
     An error is raised when the chunk holding the bad row is parsed (earlier chunks were
     already yielded). Memory stays around `block_bytes` (default: about chunk_rows rows).
+    skip_bad: as read_csv_points; the rows skipped while parsing a block are attached to the
+    first chunk yielded from it.
     """
     if chunk_rows < 1:
         raise ValueError("chunk_rows must be >= 1")
@@ -458,14 +541,15 @@ def iter_csv_points(path_or_bytes: PathOrBytes, *, lon: str = "Longitude", lat: 
         f = open(path_or_bytes, "rb")
         close = True
     try:
-        yield from _iter(f, lon, lat, encoding, delim, chunk_rows, threads, block_bytes)
+        yield from _iter(f, lon, lat, encoding, delim, chunk_rows, threads, block_bytes,
+                         skip_bad)
     finally:
         if close:
             f.close()
 
 
 def _iter(f: Any, lon: str, lat: str, encoding: str, delim: int, chunk_rows: int, threads: int,
-          block_bytes: int | None) -> Iterator[CsvPoints]:
+          block_bytes: int | None, skip_bad: bool = False) -> Iterator[CsvPoints]:
     decoder = None if _is_utf8(encoding) else codecs.getincrementaldecoder(encoding)()
     eof = False
 
@@ -483,7 +567,7 @@ def _iter(f: Any, lon: str, lat: str, encoding: str, delim: int, chunk_rows: int
     if pending.startswith(_BOM):
         pending = pending[3:]
     while True:
-        got = _header(pending, 0, len(pending), delim, eof, encoding, lon, lat)
+        got = _header(pending, 0, len(pending), delim, eof, encoding, lon, lat, skip_bad)
         if got is not None:
             break
         pending += read(step)
@@ -502,8 +586,13 @@ def _iter(f: Any, lon: str, lat: str, encoding: str, delim: int, chunk_rows: int
             step *= 2               # one record larger than the block: read more
             continue
         points = _finish(block, layout, record_base)
+        if len(points) == 0 and points.skipped is not None and len(points.skipped):
+            yield points
         for s in range(0, len(points), chunk_rows):
-            yield points.slice(s, s + chunk_rows)
+            part = points.slice(s, s + chunk_rows)
+            if s == 0 and points.skipped is not None:
+                part = dataclasses.replace(part, skipped=points.skipped)
+            yield part
         line_base += pending.count(b"\n", 0, consumed)
         record_base += records
         pending = pending[consumed:]

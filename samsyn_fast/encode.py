@@ -23,7 +23,7 @@ def _i64(a: np.ndarray) -> np.ndarray:
 
 
 def encode_ewkb(
-    buffers: GeometryBuffers, srid: int = 4326, include_z: bool = False
+    buffers: GeometryBuffers, srid: int = 4326, include_z: bool = False, single: bool = False
 ) -> tuple[np.ndarray, np.ndarray]:
     """Little-endian EWKB with the SRID flag for every geometry of `buffers`.
 
@@ -35,6 +35,8 @@ def encode_ewkb(
         buffers: the batch.
         srid: SRID stored in every geometry.
         include_z: write Z (requires buffers.z) instead of dropping it.
+        single: write a one-part MultiLineString as a LineString and a one-polygon
+            MultiPolygon as a Polygon (what GDAL and shapely read from a shapefile).
 
     Returns:
         (data (B,) uint8, offsets (G + 1,) int64): geometry g is data[offsets[g]:offsets[g + 1]].
@@ -59,7 +61,7 @@ def encode_ewkb(
     null = np.ascontiguousarray(buffers.null, dtype=bool).view(np.uint8)
     _check_offsets(kind, coords.shape[0], goff, roff, poff, null)
     status, where, data, offsets = _encode.encode_ewkb(
-        kind, coords, z, goff, roff, poff, null, int(srid)
+        kind, coords, z, goff, roff, poff, null, int(srid), bool(single)
     )
     raise_for_status(status, where=f"geometry {where}")
     return data, offsets
