@@ -49,3 +49,8 @@ class DatabaseUnavailable(DomainError):
 
     def __init__(self) -> None:
         super().__init__("database unavailable")
+
+
+class ImportFailed(DomainError):
+    """An import (samsyn.imports) could not load its file; the message names the file and the
+    record (never a traceback). Permanent: retrying the same file fails the same way."""
