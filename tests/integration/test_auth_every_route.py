@@ -26,6 +26,7 @@ from tests.conftest import Server
 PASSWORD = "Str0ng-Pass-123"
 # Values for the path parameters of the app's routes (by parameter name).
 PARAMS = {"pk": "1", "uid": "1", "token": "abc-123", "key": "MQ:1xUxOa:abc", "path": "x"}
+# (any other parameter gets "1")
 UNSAFE = ("POST", "PUT", "PATCH", "DELETE")
 
 
@@ -77,7 +78,7 @@ def _app_requests() -> list[tuple[str, str]]:
     from samsyn.app import create_litestar
     pairs: list[tuple[str, str]] = []
     for route in create_litestar().routes:
-        path = re.sub(r"\{(\w+):\w+\}", lambda m: PARAMS[m.group(1)], route.path)
+        path = re.sub(r"\{(\w+):\w+\}", lambda m: PARAMS.get(m.group(1), "1"), route.path)
         if not path.endswith("/") and not path.endswith(".json") and path not in (
                 "/health", "/ready"):
             path += "/"
