@@ -46,36 +46,14 @@ def email_error(value: str) -> str | None:
     return None if _EMAIL_DOMAIN.match(domain) else INVALID_EMAIL
 
 
-def null_characters(value: str) -> str | None:
-    """DRF CharField's ProhibitNullCharactersValidator."""
-    return "Null characters are not allowed." if "\x00" in value else None
-
-
-def surrogate_characters(value: str) -> str | None:
-    """DRF CharField's ProhibitSurrogateCharactersValidator (lone surrogates from JSON)."""
-    for char in value:
-        if 0xD800 <= ord(char) <= 0xDFFF:
-            return f"Surrogate characters are not allowed: U+{ord(char):X}."
-    return None
-
-
-SAFE_TEXT = (null_characters, surrogate_characters)
-
-
-def _text(name: str, **kwargs: Any) -> CharField:
-    """A DRF CharField: its own validators, then the null/surrogate validators it appends."""
-    validators = kwargs.pop("validators", ())
-    return CharField(name, validators=(*validators, *SAFE_TEXT), **kwargs)
-
-
 PROFILE_FIELDS = (
     ReadOnlyField("id"),
-    _text("username", max_length=150, validators=(username_error,),
+    CharField("username", max_length=150, validators=(username_error,),
               unique_message=USERNAME_TAKEN, help_text=USERNAME_HELP),
-    _text("email", max_length=254, required=False, allow_blank=True,
-              validators=(email_error,), label="Email address", kind="email"),
-    _text("first_name", max_length=150, required=False, allow_blank=True),
-    _text("last_name", max_length=150, required=False, allow_blank=True),
+    CharField("email", max_length=254, required=False, allow_blank=True,
+              trailing=(email_error,), label="Email address", kind="email"),
+    CharField("first_name", max_length=150, required=False, allow_blank=True),
+    CharField("last_name", max_length=150, required=False, allow_blank=True),
 )
 
 
@@ -105,46 +83,46 @@ INVALID_VALUE = "Invalid value"
 
 def _email(name: str = "email", *, required: bool = True, allow_blank: bool = False,
            label: str = "Email") -> CharField:
-    return _text(name, required=required, allow_blank=allow_blank, validators=(email_error,),
-                 label=label, kind="email")
+    return CharField(name, required=required, allow_blank=allow_blank, trailing=(email_error,),
+                     label=label, kind="email")
 
 
 LOGIN_FIELDS = (
-    _text("username", required=False, allow_blank=True),
+    CharField("username", required=False, allow_blank=True),
     _email(required=False, allow_blank=True),
-    _text("password"),
+    CharField("password"),
 )
 
 USER_DETAILS_FIELDS = (
     ReadOnlyField("pk", label="ID"),
-    _text("username", max_length=150, validators=(username_error,),
+    CharField("username", max_length=150, validators=(username_error,),
               unique_message=USERNAME_TAKEN, help_text=USERNAME_HELP),
     ReadOnlyField("email", kind="email", label="Email address"),
-    _text("first_name", max_length=150, required=False, allow_blank=True),
-    _text("last_name", max_length=150, required=False, allow_blank=True),
+    CharField("first_name", max_length=150, required=False, allow_blank=True),
+    CharField("last_name", max_length=150, required=False, allow_blank=True),
 )
 
 PASSWORD_CHANGE_FIELDS = (
-    _text("new_password1", max_length=128, label="New password1"),
-    _text("new_password2", max_length=128, label="New password2"),
+    CharField("new_password1", max_length=128, label="New password1"),
+    CharField("new_password2", max_length=128, label="New password2"),
 )
 
 PASSWORD_RESET_FIELDS = (_email(),)
 
 PASSWORD_RESET_CONFIRM_FIELDS = (
     *PASSWORD_CHANGE_FIELDS,
-    _text("uid", label="Uid"),
-    _text("token", label="Token"),
+    CharField("uid", label="Uid"),
+    CharField("token", label="Token"),
 )
 
 REGISTER_FIELDS = (
-    _text("username", max_length=150, min_length=1),
+    CharField("username", max_length=150, min_length=1),
     _email(required=False),
-    _text("password1", label="Password1"),
-    _text("password2", label="Password2"),
+    CharField("password1", label="Password1"),
+    CharField("password2", label="Password2"),
 )
 
-VERIFY_EMAIL_FIELDS = (_text("key", label="Key"),)
+VERIFY_EMAIL_FIELDS = (CharField("key", label="Key"),)
 
 RESEND_EMAIL_FIELDS = (_email(required=False),)
 

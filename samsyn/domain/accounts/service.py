@@ -8,21 +8,15 @@ from sqlalchemy import select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from samsyn.api.compat.validation import Unique, validate
+from samsyn.api.compat.validation import Unique, unstorable, validate
 from samsyn.db.models import User
 from samsyn.domain.accounts.schemas import (
     PROFILE_FIELDS,
-    SAFE_TEXT,
     USERNAME_TAKEN,
     ProfileOut,
     profile_out,
 )
 from samsyn.errors import InvalidInput, NotFound
-
-
-def _unstorable(value: str) -> bool:
-    """Text PostgreSQL cannot hold (NUL, lone surrogates): never sent to a query."""
-    return any(check(value) for check in SAFE_TEXT)
 
 
 def _user(db: Session, user_id: int, *, lock: bool = False) -> User:
@@ -42,7 +36,7 @@ def update_profile(db: Session, user_id: int, read_data: Callable[[], Any], *,
     user = _user(db, user_id, lock=True)
 
     def taken(path: str, name: str, value: str) -> bool:
-        if _unstorable(value):  # rejected by the null/surrogate validators anyway
+        if unstorable(value):  # rejected by the null/surrogate validators anyway
             return False
         return db.execute(select(User.id).where(User.username == value, User.id != user_id)
                           .limit(1)).first() is not None
@@ -214,7 +208,7 @@ def update_user_details(db: Session, user_id: int, read_data: Callable[[], Any],
     user = _user(db, user_id, lock=True)
 
     def taken(path: str, name: str, value: str) -> bool:
-        return not _unstorable(value) and queries.username_taken(db, value, exclude_id=user_id)
+        return not unstorable(value) and queries.username_taken(db, value, exclude_id=user_id)
 
     values = validate(USER_DETAILS_FIELDS, read_data(), partial=partial, unique=Unique(taken))
     if values:
