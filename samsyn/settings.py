@@ -28,6 +28,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # The login key (authtoken_token) is accepted as a Bearer credential: like a session it
     # ends, after this many seconds from its creation (SAMSYN_LOGIN_KEY_LIFETIME).
     login_key_lifetime: int = 14 * 86_400
+    # Django's DATA_UPLOAD_MAX_NUMBER_FIELDS / _FILES: form, multipart and query-string fields
+    # (and multipart files) beyond these are a 400 before the parser does the work.
+    data_upload_max_number_fields: int = 1000
+    data_upload_max_number_files: int = 100
 
 
 def normalize_database_url(url: str) -> str:
@@ -53,8 +57,12 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
     try:
         pool_size = int(env.get("SAMSYN_POOL_SIZE", "8"))
         max_body = int(env.get("SAMSYN_MAX_BODY_BYTES", "2621440"))
+        max_fields = int(env.get("SAMSYN_DATA_UPLOAD_MAX_NUMBER_FIELDS", "1000"))
+        max_files = int(env.get("SAMSYN_DATA_UPLOAD_MAX_NUMBER_FILES", "100"))
     except ValueError as exc:
-        raise SettingsError(f"SAMSYN_POOL_SIZE / SAMSYN_MAX_BODY_BYTES must be integers: {exc}") from None
+        raise SettingsError("SAMSYN_POOL_SIZE / SAMSYN_MAX_BODY_BYTES / "
+                            f"SAMSYN_DATA_UPLOAD_MAX_NUMBER_FIELDS / _FILES must be integers: {exc}"
+                            ) from None
     try:
         key_lifetime = int(env.get("SAMSYN_LOGIN_KEY_LIFETIME", str(14 * 86_400)))
     except ValueError:
@@ -73,6 +81,8 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         broker_url=env.get("SAMSYN_BROKER_URL", ""),
         max_body_bytes=max_body,
         login_key_lifetime=key_lifetime,
+        data_upload_max_number_fields=max_fields,
+        data_upload_max_number_files=max_files,
     )
 
 

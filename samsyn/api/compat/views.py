@@ -62,7 +62,12 @@ class Call:
     def data(self) -> Any:
         """request.data: parsed lazily, as DRF does (parse errors surface when read)."""
         if not self._parsed:
-            self._data = parsing.parse_body(self.body, self.request.headers.get("content-type"))
+            from samsyn.settings import get_settings
+            settings = get_settings()
+            self._data = parsing.parse_body(
+                self.body, self.request.headers.get("content-type"),
+                max_fields=settings.data_upload_max_number_fields,
+                max_files=settings.data_upload_max_number_files)
             self._parsed = True
         return self._data
 
@@ -188,13 +193,15 @@ def _metadata(view: View, has_object: bool) -> dict[str, Any]:
 
 
 def _query_params(request: Request[Any, Any, Any]) -> dict[str, str]:
-    from urllib.parse import parse_qsl
+    """request.query_params (last value wins); ParseError past DATA_UPLOAD_MAX_NUMBER_FIELDS."""
+    from samsyn.settings import get_settings
     raw = request.scope.get("query_string", b"")
     if not raw:
         return {}
     qs = raw.decode("latin-1")
     # Django decodes the query string as UTF-8 (with replacement) after unquoting.
-    pairs = parse_qsl(qs, keep_blank_values=True, encoding="utf-8", errors="replace")
+    pairs = parsing.parse_query(qs, get_settings().data_upload_max_number_fields,
+                                encoding="utf-8", errors="replace")
     return dict(pairs)
 
 
@@ -212,7 +219,10 @@ def dispatch(request: Request[Any, Any, Any], body: bytes, view: View,
         return html_not_found(request_path(request))
     if not raw_path.endswith(b"/"):
         return slash_redirect(request, method)
-    query = _query_params(request)
+    try:
+        query = _query_params(request)
+    except parsing.ParseError as exc:  # Django read request.GET first, in the negotiation
+        return detail(view, 400, exc.detail)
     try:
         negotiated = negotiation.negotiate(request.headers.get("accept"), query.get("format"))
     except negotiation.NotAcceptable:
@@ -286,7 +296,10 @@ def path_pk(raw: str) -> int | None:
     (the legacy looked it up and answered the JSON 404)."""
     if not raw.isascii() or not raw.isdigit():
         raise PathNotFound
-    value = int(raw)
+    try:
+        value = int(raw)
+    except ValueError:  # beyond Python's 4300 digits: Django's converter failed, no match
+        raise PathNotFound from None
     return value if value <= _MAX_BIGINT else None
 
 
