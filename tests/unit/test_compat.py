@@ -166,3 +166,109 @@ def test_form_json_fields_are_parsed() -> None:
 def test_partial_skips_missing_fields() -> None:
     assert validate(FIELDS, {}, partial=True) == {}
     assert math.isfinite(1.0)
+
+
+# --------------------------------------------------------------------- hostile input (issue 13)
+
+NUL = "Null characters are not allowed."
+
+
+def test_every_char_field_refuses_nul_and_surrogates_after_its_length_check() -> None:
+    # DRF CharField: own validators, UniqueValidator, max/min length, null, surrogate, then
+    # EmailField's validator; a NUL/surrogate value is never looked up (psycopg refuses it).
+    looked_up: list[str] = []
+    fields = (CharField("sid", max_length=3, unique_message="taken",
+                        validators=(lambda v: "own" if v.startswith("!") else None,)),
+              NestedField("source", (CharField("name"),)),
+              CharField("email", trailing=(lambda v: "Enter a valid email address.",)))
+    unique = Unique(lambda path, name, value: looked_up.append(value) or True)
+    with pytest.raises(InvalidInput) as exc:
+        validate(fields, {"sid": "!a\x00\ud800b", "source": {"name": "\udfff"},
+                          "email": "x\x00"}, unique=unique)
+    assert exc.value.errors == {
+        "sid": ["own", "Ensure this field has no more than 3 characters.", NUL,
+                "Surrogate characters are not allowed: U+D800."],
+        "source": {"name": ["Surrogate characters are not allowed: U+DFFF."]},
+        "email": [NUL, "Enter a valid email address."]}
+    assert looked_up == []
+    assert validate(fields[:1], {"sid": "ok"}, unique=Unique()) == {"sid": "ok"}
+
+
+@pytest.mark.parametrize(("value", "errors"), [
+    ({"a": "\x00"}, [NUL]),
+    ({"a\x00": 1}, [NUL]),
+    (["\\\x00"], [NUL]),                       # an escaped backslash, then a NUL
+    (["\ud800", "\x00"], [NUL, "Surrogate characters are not allowed: U+D800."]),
+    ([float("inf")], ["Value must be valid JSON."]),
+    ({"n": float("nan")}, ["Value must be valid JSON."]),
+])
+def test_json_fields_refuse_what_jsonb_cannot_hold(value: object, errors: list[str]) -> None:
+    with pytest.raises(InvalidInput) as exc:
+        validate((JSONField("attributes"),), {"attributes": value})
+    assert exc.value.errors == {"attributes": errors}
+
+
+def test_json_fields_keep_text_that_only_looks_like_a_nul() -> None:
+    value = {"a": "\\u0000", "b": "\\\\u0000", "emoji": "\U0001F600"}
+    assert validate((JSONField("attributes"),), {"attributes": value}) == {"attributes": value}
+
+
+@pytest.mark.parametrize("text", ["NaN", "[1e999]", "-Infinity", "[" * 513 + "]" * 513])
+def test_form_json_fields_are_strict(text: str) -> None:
+    with pytest.raises(InvalidInput) as exc:
+        validate((JSONField("attributes"),), FormData(attributes=text))
+    assert exc.value.errors == {"attributes": ["Value must be valid JSON."]}
+
+
+def test_json_nesting_is_bounded() -> None:
+    from samsyn.api.compat.validation import MAX_JSON_DEPTH, too_deep
+    deepest: object = []
+    for _ in range(MAX_JSON_DEPTH - 1):
+        deepest = [deepest]
+    assert not too_deep(deepest) and too_deep([deepest]) and too_deep({"a": [1, deepest]})
+    assert not too_deep("x" * 600) and not too_deep(1)
+    body = ("[" * MAX_JSON_DEPTH + "]" * MAX_JSON_DEPTH).encode()
+    assert parsing.parse_body(body, "application/json") == deepest
+    with pytest.raises(parsing.ParseError) as exc:
+        parsing.parse_body(b"[" + body + b"]", "application/json")
+    assert exc.value.detail == "JSON parse error - nesting too deep"
+
+
+TOO_MANY_FIELDS = ("The number of GET/POST parameters exceeded "
+                   "settings.DATA_UPLOAD_MAX_NUMBER_FIELDS.")
+
+
+def _multipart(fields: int, files: int = 0) -> bytes:
+    parts = [f'--B\r\nContent-Disposition: form-data; name="f{i}"\r\n\r\nv\r\n'
+             for i in range(fields)]
+    parts += [f'--B\r\nContent-Disposition: form-data; name="u{i}"; filename="a.txt"\r\n'
+              "Content-Type: text/plain\r\n\r\nv\r\n" for i in range(files)]
+    return ("".join(parts) + "--B--\r\n").encode()
+
+
+def test_form_and_multipart_field_counts_are_djangos() -> None:
+    multipart = "multipart/form-data; boundary=B"
+    assert len(parsing.parse_body(_multipart(1000, 100), multipart)) == 1100
+    for body, detail in [(_multipart(1001), TOO_MANY_FIELDS),
+                         (_multipart(0, 101), "The number of files exceeded "
+                                              "settings.DATA_UPLOAD_MAX_NUMBER_FILES.")]:
+        with pytest.raises(parsing.ParseError) as exc:
+            parsing.parse_body(body, multipart)
+        assert exc.value.detail == detail
+    form = "application/x-www-form-urlencoded"
+    assert len(parsing.parse_body("&".join(["a=1"] * 1000).encode(), form)) == 1
+    with pytest.raises(parsing.ParseError) as exc:
+        parsing.parse_body("&".join(["a=1"] * 1001).encode(), form)
+    assert exc.value.detail == TOO_MANY_FIELDS
+    assert len(parsing.parse_body(_multipart(3), multipart, max_fields=3)) == 3
+    with pytest.raises(parsing.ParseError):
+        parsing.parse_body(_multipart(4), multipart, max_fields=3)
+
+
+def test_multipart_header_text_is_utf8() -> None:
+    body = ('--B\r\nContent-Disposition: form-data; name="é"\r\n\r\nv\r\n'
+            '--B\r\nContent-Disposition: form-data; name="f"; filename="ü.txt"\r\n\r\nw\r\n'
+            "--B\r\nContent-Disposition: form-data; name*=UTF-8''n%C3%A9\r\n\r\nx\r\n"
+            "--B--\r\n").encode()
+    data = parsing.parse_body(body, "multipart/form-data; boundary=B")
+    assert data["é"] == "v" and data["f"].filename == "ü.txt" and data["né"] == "x"

@@ -57,6 +57,7 @@ def user_profile(request: Request[Any, Any, Any], body: RawBody) -> Response[Any
 
 import datetime as dt
 import html
+import re
 from urllib.parse import urlsplit
 
 from samsyn.api import auth as auth_mod
@@ -336,11 +337,17 @@ def _html_view(request: Request[Any, Any, Any], methods: tuple[str, ...]) -> Res
     return None
 
 
+# dj-rest-auth's URL pattern: r"^account-confirm-email/(?P<key>[-:\w]+)/$"
+_CONFIRM_KEY = re.compile(r"[-:\w]+")
+
+
 @route("/api/rest-auth/registration/account-confirm-email/{key:str}/",
        http_method=views.ALL_METHODS, sync_to_thread=views.SYNC_TO_THREAD,
        include_in_schema=False)
 def account_confirm_email(request: Request[Any, Any, Any], key: FromPath[str]) -> Response[Any]:
     """The link of the confirmation mail: confirms the address (allauth ConfirmEmailView)."""
+    if not _CONFIRM_KEY.fullmatch(key):  # the legacy URLconf's pattern did not match
+        return views.html_not_found(views.request_path(request))
     early = _html_view(request, ("GET", "POST", "HEAD", "OPTIONS"))
     if early is not None:
         return early

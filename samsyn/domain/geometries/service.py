@@ -117,7 +117,10 @@ def parse_limit(raw: str | None) -> int:
         return DEFAULT_LIMIT
     if not _PG_INTEGER.fullmatch(raw):
         raise WfsError(400, f"limit must be an integer, got {raw!r}")
-    value = int(raw)
+    try:
+        value = int(raw)
+    except ValueError:  # beyond Python's 4300 digits: out of range either way
+        value = -1 if raw.strip().startswith("-") else _INT32_MAX + 1
     if value < 0:
         raise WfsError(400, "limit must not be negative")
     if value > _INT32_MAX:
