@@ -1,7 +1,10 @@
 """The outermost ASGI layer: what Django's middleware did before any view ran.
 
-CORS (django-cors-headers with CORS_ALLOW_ALL_ORIGINS: preflights answered on any path),
-HEAD served as GET without a body, the security headers, `Vary: origin`, a request id on every
+In the legacy's middleware order: django-cors-headers' CorsMiddleware (samsyn.api.compat.cors:
+preflights answered on any path, before URL resolution), Django's URL resolution with
+CommonMiddleware's APPEND_SLASH decision (samsyn.api.compat.urls: a path no legacy pattern
+matches is Django's HTML 404, whatever Litestar's router would fold it into), HEAD served as
+GET without a body, SecurityMiddleware / XFrameOptionsMiddleware headers, a request id on every
 response, a JSON access log, and a last-resort 500 page that never shows a traceback.
 """
 from __future__ import annotations
@@ -11,17 +14,10 @@ import time
 import uuid
 from typing import Any
 
-from samsyn.api.compat import pages
+from samsyn.api.compat import cors, pages, urls
 
 log = logging.getLogger("samsyn.access")
 
-PREFLIGHT_HEADERS = [
-    (b"access-control-allow-origin", b"*"),
-    (b"access-control-allow-headers",
-     b"accept, authorization, content-type, user-agent, x-csrftoken, x-requested-with"),
-    (b"access-control-allow-methods", b"DELETE, GET, OPTIONS, PATCH, POST, PUT"),
-    (b"access-control-max-age", b"86400"),
-]
 COOKIES_HEADER = b"x-samsyn-set-cookies"
 COOKIE_SEPARATOR = b" ||| "
 ROUTED_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"})
@@ -51,15 +47,19 @@ class Front:
             return
         started = time.perf_counter()
         request_id = (_header(scope, b"x-request-id") or uuid.uuid4().hex.encode())[:200]
-        origin = _header(scope, b"origin")
         method = scope["method"]
         status_holder = [0]
+        path = scope["path"]  # Django's path_info; Litestar strips the trailing slash later
+        scope["samsyn.path"] = path
+        headers_in = scope.get("headers", ())
+        cors_enabled = cors.is_enabled(path)
+        origin = cors.request_header(headers_in, b"origin")
 
-        if method == "OPTIONS" and origin is not None and _header(
-                scope, b"access-control-request-method") is not None:
+        if method == "OPTIONS" and cors.is_preflight(cors_enabled, method, cors.request_header(
+                headers_in, b"access-control-request-method")):
             headers = [(b"content-type", pages.HTML_TYPE.encode()), (b"content-length", b"0"),
-                       (b"vary", b"origin"), *PREFLIGHT_HEADERS, *SECURITY_HEADERS,
-                       (b"x-request-id", request_id)]
+                       (b"vary", b"origin"), *cors.response_headers(method, origin),
+                       *SECURITY_HEADERS, (b"x-request-id", request_id)]
             await send({"type": "http.response.start", "status": 200, "headers": headers})
             await send({"type": "http.response.body", "body": b""})
             self._log(scope, 200, started, request_id)
@@ -88,14 +88,11 @@ class Front:
                     elif lower != b"vary":
                         headers.append((key, value))
                 vary = [v for k, v in message.get("headers", ()) if k.lower() == b"vary"]
-                tokens = [t.strip().lower() for v in vary for t in v.split(b",")]
-                if b"origin" in tokens:  # the view placed `origin` itself (Django's order)
-                    vary_value = b", ".join(vary)
-                else:
-                    vary_value = b", ".join(vary + [b"origin"]) if vary else b"origin"
-                headers.append((b"vary", vary_value))
-                if origin is not None:
-                    headers.extend(PREFLIGHT_HEADERS if method == "OPTIONS" else PREFLIGHT_HEADERS[:1])
+                if cors_enabled:  # a view that placed `origin` itself keeps Django's order
+                    headers.append((b"vary", cors.patch_vary(vary)))
+                    headers.extend(cors.response_headers(method, origin))
+                elif vary:
+                    headers.append((b"vary", b", ".join(vary)))
                 if message["status"] not in (301, 308):
                     headers.append((b"x-frame-options", b"DENY"))
                 headers.extend(SECURITY_HEADERS)
@@ -106,7 +103,14 @@ class Front:
             await send(message)
 
         try:
-            await self.app(scope, receive, wrapped_send)
+            if urls.resolve(path) is urls.Match.NOT_FOUND:
+                body = pages.not_found_page(path)
+                await wrapped_send({"type": "http.response.start", "status": 404, "headers": [
+                    (b"content-type", pages.HTML_TYPE.encode()),
+                    (b"content-length", str(len(body)).encode())]})
+                await wrapped_send({"type": "http.response.body", "body": body})
+            else:
+                await self.app(scope, receive, wrapped_send)
         except Exception:  # never a traceback on the wire
             log.exception("unhandled error", extra={"request_id": request_id.decode("latin-1")})
             if not response_started[0]:

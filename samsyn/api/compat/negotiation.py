@@ -1,4 +1,9 @@
-"""DRF DefaultContentNegotiation over its two renderers (JSON, then the browsable API)."""
+"""DRF DefaultContentNegotiation over its two renderers (JSON, then the browsable API).
+
+Mirrors DRF 3.14 `rest_framework.negotiation.DefaultContentNegotiation.select_renderer` and
+`rest_framework.utils.mediatypes._MediaType.precedence`; `parse_header` is Python's
+`cgi.parse_header`, which Django 4.1 uses for Content-Type (HttpRequest) and DRF's _MediaType.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -25,6 +30,37 @@ class Negotiated:
 
 _PLAIN_JSON = Negotiated(JSON, None)
 _JSON_ACCEPTS = frozenset({"*/*", "application/json", "application/json, text/plain, */*"})
+
+
+def _header_params(text: str) -> list[str]:
+    """cgi._parseparam: split on `;` outside double quotes."""
+    out = []
+    while text[:1] == ";":
+        text = text[1:]
+        end = text.find(";")
+        while end > 0 and (text.count('"', 0, end) - text.count('\\"', 0, end)) % 2:
+            end = text.find(";", end + 1)
+        if end < 0:
+            end = len(text)
+        out.append(text[:end].strip())
+        text = text[end:]
+    return out
+
+
+def parse_header(line: str) -> tuple[str, dict[str, str]]:
+    """cgi.parse_header: the main value as sent (stripped), parameter names lower-cased,
+    `"quoted"` values unquoted (backslash escapes undone), a repeated parameter: the last."""
+    parts = _header_params(";" + line)
+    params: dict[str, str] = {}
+    for part in parts[1:]:
+        name, sep, value = part.partition("=")
+        if not sep:
+            continue
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] == '"':
+            value = value[1:-1].replace("\\\\", "\\").replace('\\"', '"')
+        params[name.strip().lower()] = value
+    return parts[0], params
 
 
 def _media_types(accept: str) -> list[tuple[str, str, dict[str, str]]]:

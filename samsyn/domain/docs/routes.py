@@ -257,24 +257,62 @@ def _login_view(request: Request[Any, Any, Any], title: str) -> Response[Any]:
         "Vary": "Cookie", "Set-Cookie": service.csrf_set_cookie(secret, time.time())}))
 
 
+# AdminSite.get_urls views wrapped with cacheable=True: admin_view adds no never_cache.
+_ADMIN_CACHEABLE = frozenset({"password_change/", "password_change/done/", "jsi18n/"})
+_ESCAPE_URI_PATH_SAFE = "/:@&+$,-_.!~*'()"   # django.utils.encoding.escape_uri_path
+_IRI_TO_URI_SAFE = "/#%[]=:;$&()+,!?*@'~"    # django.utils.encoding.iri_to_uri
+
+
+def admin_login_url(path: str, query_string: str) -> str:
+    """redirect_to_login(request.get_full_path(), "/admin/login/"): get_full_path() is
+    escape_uri_path(path) + "?" + iri_to_uri(QUERY_STRING), put in `next` by
+    QueryDict.urlencode(safe="/") (UTF-8, only `/` left unquoted)."""
+    full = quote(path, safe=_ESCAPE_URI_PATH_SAFE)
+    if query_string:
+        full += "?" + quote(query_string, safe=_IRI_TO_URI_SAFE)
+    return "/admin/login/?next=" + quote(full, safe="/")
+
+
+def admin_site(request: Request[Any, Any, Any]) -> Response[Any]:
+    """django.contrib.admin.AdminSite.urls for an anonymous client (samsyn has no sessions).
+
+    Every path under /admin/ matches one of its patterns (the last is catch_all_view's
+    `(?P<url>.*)$`; the front layer already answered Django's 404 for what matches nothing).
+    All but `login/` are wrapped in admin_view: csrf_protect (unsafe methods without a CSRF
+    token: 403), then, without a staff user, `logout/` redirects to the index and everything
+    else to the login page with `next=` the full path; never_cache unless cacheable.
+    """
+    path = request.scope.get("samsyn.path") or views.request_path(request)
+    if not path.startswith("/admin/"):  # `/admin`: APPEND_SLASH
+        return views.slash_redirect(request, _method(request))
+    url = path[len("/admin/"):]
+    if url == "login/":
+        return _login_view(request, "Log in | Django site admin")
+    if _method(request) not in CSRF_SAFE:
+        return _csrf_failure()
+    if url == "logout/":
+        location = "/admin/"
+    else:
+        location = admin_login_url(path, request.scope.get("query_string", b"").decode("latin-1"))
+    headers = {"Location": location, "Vary": "origin, Cookie"}
+    if url not in _ADMIN_CACHEABLE:
+        _never_cache(headers)
+    return _html(302, b"", headers)
+
+
 @route("/admin/", http_method=views.ALL_METHODS, sync_to_thread=views.SYNC_TO_THREAD,
        include_in_schema=False)
 def admin_index(request: Request[Any, Any, Any]) -> Response[Any]:
     """GET /admin/: anonymous -> 302 to the admin login (never_cache, session read)."""
-    problem = _url_problem(request)
-    if problem is not None:
-        return problem
-    if _method(request) not in CSRF_SAFE:
-        return _csrf_failure()
-    location = "/admin/login/?next=" + quote(_full_path(request), safe="/")
-    return _html(302, b"", _never_cache({"Location": location, "Vary": "origin, Cookie"}))
+    return admin_site(request)
 
 
-@route("/admin/login/", http_method=views.ALL_METHODS, sync_to_thread=views.SYNC_TO_THREAD,
+@route("/admin/{url:path}", http_method=views.ALL_METHODS, sync_to_thread=views.SYNC_TO_THREAD,
        include_in_schema=False)
-def admin_login(request: Request[Any, Any, Any]) -> Response[Any]:
-    """GET /admin/login/: the admin login form (sets the CSRF cookie)."""
-    return _url_problem(request) or _login_view(request, "Log in | Django site admin")
+def admin_pages(request: Request[Any, Any, Any]) -> Response[Any]:
+    """Everything else under /admin/ (login/ included: Litestar folds `//`, the admin site
+    decides on the path as sent)."""
+    return admin_site(request)
 
 
 @route("/api-auth/login/", http_method=views.ALL_METHODS, sync_to_thread=views.SYNC_TO_THREAD,
@@ -330,4 +368,4 @@ def api_auth_logout(request: Request[Any, Any, Any]) -> Response[Any]:
     return _html(200, body, headers)
 
 
-ROUTES = [schema, swagger, redoc, admin_index, admin_login, api_auth_login, api_auth_logout]
+ROUTES = [schema, swagger, redoc, admin_index, admin_pages, api_auth_login, api_auth_logout]
