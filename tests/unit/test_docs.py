@@ -121,10 +121,93 @@ def test_generator_reproduces_the_data_files():
 
 @pytest.mark.parametrize("lang, expected", [
     (None, "en"), ("", "en"), ("de", "de"), ("DE", "de"), ("de-at", "de"), ("de_AT", "de"),
-    ("fr", "fr"), ("fr-ca", "fr"), ("xx", "en"), ("en", "en"), ("es", "en"), ("d", "en"),
+    ("fr", "fr"), ("fr-ca", "fr"), ("xx", "en"), ("en", "en"), ("en-us", "en"), ("d", "en"),
+    ("C", "en"), ("es", "i18n:es"), ("pt-br", "i18n:pt_BR"), ("pt_BR", "i18n:pt_BR"),
+    ("pt", "i18n:pt"),
+    ("zh-hans", "i18n:zh_Hans"), ("ja", "i18n:ja"), ("es-ar", "i18n:es_AR+es"),
+    ("de;q=0.9", "en"), ("de, fr;q=0.8", "en"),   # not an Accept-Language parser
 ])
 def test_schema_language(lang, expected):
     assert s.schema_language(lang) == expected
+
+
+# Recorded facts of the catalogues (Django 4.1.13 auth, DRF 3.14.0) for a sample of languages:
+# (lang, username title, Token.key title, start of the username help text)
+SAMPLE = [
+    ("es", "Nombre de usuario", "Clave", "Requerido. 150"),
+    ("it", "Nome utente", None, "Obbligatorio. 150"),   # DRF it: no "Key"
+    ("pt-br", "Usuário", "Chave", "Obrigatório. 150"),
+    ("zh-hans", "用户名", "键", "必填；长度为150"),
+    ("ja", "ユーザー名", "キー", "この項目は必須です。"),
+    ("ru", "Имя пользователя", "Ключ", "Обязательное поле."),
+    ("es-ar", "Nombre de usuario", "Clave", "Obligatorio. Longitud"),   # es_AR, Key from es
+]
+
+
+@pytest.mark.parametrize("lang, username, key, help_start", SAMPLE)
+def test_translated_documents(lang, username, key, help_start):
+    import yaml
+    code = s.schema_language(lang)
+    doc = json.loads(s.schema_document(code, "json"))
+    user = doc["components"]["schemas"]["User"]["properties"]
+    assert user["username"]["title"] == username
+    assert list(user["username"])[:3] == ["type", "title", "description"]
+    assert user["username"]["description"].startswith(help_start)
+    assert doc["components"]["schemas"]["Token"]["properties"]["key"].get("title") == key
+    assert yaml.safe_load(s.schema_document(code, "yaml")) == doc   # both formats agree
+    assert s.render_json(doc) == s.schema_document(code, "json")
+
+
+def test_translation_rules_follow_drf_spectacular():
+    """title = capfirst(gettext(verbose_name)) unless a trivial variation of the field name;
+    every string that is no catalogue msgid stays as it is."""
+    english = json.loads(s.schema_document("en", "json"))
+    same = s.translate_schema(english, lambda m: m)
+    assert same == english                      # English: no title for username / key
+    trivial = s.translate_schema(english, lambda m: {"email address": " EMAIL"}.get(m, m))
+    assert "title" not in trivial["components"]["schemas"]["User"]["properties"]["email"]
+    lower = s.translate_schema(english, lambda m: {"username": "nom"}.get(m, m))
+    assert lower["components"]["schemas"]["User"]["properties"]["username"]["title"] == "Nom"
+    shouted = s.translate_schema(english, lambda m: m.upper())
+    flat = json.dumps(shouted)
+    for msgid in (m for m in s._catalogue() if m.endswith(".")):   # the description texts
+        assert json.dumps(msgid)[1:-1] not in flat
+        if json.dumps(msgid)[1:-1] in json.dumps(english):
+            assert json.dumps(msgid.upper())[1:-1] in flat
+    assert "API endpoint for listing and creating Sources." in flat   # docstrings untouched
+
+
+def test_derived_de_and_fr_are_the_recorded_documents():
+    english = json.loads(s.schema_document("en", "json"))
+    for lang in ("de", "fr"):
+        derived = s.translate_schema(english, s.translator(lang))
+        assert s.render_json(derived) == s.schema_document(lang, "json")
+        assert s.yaml_dump(derived).encode() == s.schema_document(lang, "yaml")
+
+
+def test_yaml_emitter_writes_the_recorded_documents():
+    for lang in ("en", "de", "fr"):
+        doc = json.loads(s.schema_document(lang, "json"))
+        assert s.yaml_dump(doc).encode() == s.schema_document(lang, "yaml")
+
+
+@pytest.mark.parametrize("language, locale", [
+    ("en-us", "en_US"), ("pt-br", "pt_BR"), ("zh-hans", "zh_Hans"), ("sr-latn", "sr_Latn"),
+    ("de", "de"), ("DE", "de"), ("de_AT", "de_AT"), ("EN-us", "en_US"), ("en-us-x", "en_US-x"),
+])
+def test_to_locale_is_djangos(language, locale):
+    assert s.to_locale(language) == locale
+
+
+def test_selection_is_a_bounded_key():
+    """Any spelling that picks the same catalogues shares one cached document."""
+    assert len({s.schema_language(x) for x in ("es", "ES", "es-es", "es_ES", "es-zz")}) == 1
+    assert s.schema_language("pt") != s.schema_language("pt-br")
+
+
+def test_catalogue_license_is_kept():
+    notice = (s.DATA / "TRANSLATIONS-LICENSE").read_text()
+    assert "Django Software Foundation" in notice and "Encode OSS" in notice
 
 
 def test_schema_body_variants():

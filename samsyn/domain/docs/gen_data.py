@@ -4,6 +4,16 @@
 
 Needs PyYAML (development only; the served product reads the generated files).
 
+    python -m samsyn.domain.docs.gen_data --translations WHEEL_DIR
+
+writes `data/translations.json` (+ `data/TRANSLATIONS-LICENSE`) from the message catalogues of
+the releases the legacy ran (contract/NOTES.md: Django 4.1.13, djangorestframework 3.14.0):
+    pip download --no-deps -d WHEEL_DIR django==4.1.13 djangorestframework==3.14.0
+Only the schema's translatable strings (TRANSLATED_MSGIDS) are kept, for every locale directory
+that translates one of them, read from the compiled `.mo` files with the stdlib gettext reader
+(what Django reads at runtime). The method is validated first: the German and French
+documents derived from the English one must be the recorded ones byte for byte.
+
 Recorded: English YAML + JSON (contract/openapi.{yaml,json}), German JSON (golden doc-011,
 parsed body + sha256 of the raw bytes) and French YAML (golden doc-013, full text). The two
 unrecorded combinations are rendered from the parsed recorded documents with drf-spectacular's
@@ -99,7 +109,71 @@ def build(contract: Path) -> dict[str, bytes]:
     return out
 
 
+# msgid -> the wheel member prefix of the catalogue that holds it (the apps' msgids are
+# disjoint, so INSTALLED_APPS precedence does not matter for these).
+TRANSLATED_MSGIDS = {
+    "username": "django/contrib/auth/",
+    "first name": "django/contrib/auth/",
+    "last name": "django/contrib/auth/",
+    "email address": "django/contrib/auth/",
+    "Required. 150 characters or fewer. Letters, digits and @/./+/-/_ only.":
+        "django/contrib/auth/",
+    "Key": "rest_framework/",
+    "A page number within the paginated result set.": "rest_framework/",
+    "Number of results to return per page.": "rest_framework/",
+    "A search term.": "rest_framework/",
+    "Which field to use when ordering the results.": "rest_framework/",
+}
+WHEELS = {"django/contrib/auth/": "Django-4.1.13-py3-none-any.whl",
+          "rest_framework/": "djangorestframework-3.14.0-py3-none-any.whl"}
+LICENSES = {"Django-4.1.13-py3-none-any.whl": "Django-4.1.13.dist-info/LICENSE",
+            "djangorestframework-3.14.0-py3-none-any.whl":
+                "djangorestframework-3.14.0.dist-info/LICENSE.md"}
+
+
+def build_translations(wheels: Path) -> dict[str, bytes]:
+    import gettext
+    import io
+    import re
+    import zipfile
+
+    from samsyn.domain.docs import service
+
+    catalogue: dict[str, dict[str, str]] = {msgid: {} for msgid in TRANSLATED_MSGIDS}
+    notices = []
+    for prefix, wheel in WHEELS.items():
+        with zipfile.ZipFile(wheels / wheel) as archive:
+            for name in sorted(archive.namelist()):
+                found = re.fullmatch(re.escape(prefix) + r"locale/([^/]+)/LC_MESSAGES/django\.mo",
+                                     name)
+                if not found:
+                    continue
+                messages = gettext.GNUTranslations(io.BytesIO(archive.read(name)))._catalog
+                for msgid, home in TRANSLATED_MSGIDS.items():
+                    if home == prefix and messages.get(msgid):
+                        catalogue[msgid][found.group(1)] = messages[msgid]
+            notices.append(f"{'=' * 78}\n{wheel} ({prefix}locale/*/LC_MESSAGES/django.mo)\n"
+                           f"{'=' * 78}\n\n" + archive.read(LICENSES[wheel]).decode())
+    data = json.dumps(catalogue, ensure_ascii=False, indent=1, sort_keys=True).encode() + b"\n"
+    # Validate against the recorded translations before writing anything.
+    english = json.loads(service.schema_document("en", "json"))
+    for lang in ("de", "fr"):
+        derived = service.translate_schema(english, service.translator(lang, json.loads(data)),
+                                           TRANSLATED_MSGIDS)
+        if render_json(derived) != service.schema_document(lang, "json"):
+            raise SystemExit(f"method not validated: derived {lang} differs from the recorded")
+    header = ("The translations in translations.json are taken from the message catalogues of\n"
+              "the Django and Django REST framework releases below, under their licenses:\n\n")
+    return {"translations.json": data,
+            "TRANSLATIONS-LICENSE": (header + "\n\n".join(notices)).encode()}
+
+
 def main(argv: list[str]) -> None:
+    if len(argv) > 2 and argv[1] == "--translations":
+        for name, data in build_translations(Path(argv[2])).items():
+            (DATA / name).write_bytes(data)
+            print(f"{name}: {len(data)} bytes, sha256 {hashlib.sha256(data).hexdigest()}")
+        return
     contract = Path(argv[1] if len(argv) > 1 else "contract")
     DATA.mkdir(exist_ok=True)
     for name, data in build(contract).items():

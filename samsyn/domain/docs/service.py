@@ -1,9 +1,12 @@
 """Pure logic of the documentation endpoints (no HTTP framework, no database).
 
 * content negotiation over drf-spectacular's four schema renderers (DRF DefaultContentNegotiation),
-* the schema documents (English, German, French; YAML and JSON) served from `data/`,
-* drf-spectacular's YAML error rendering (ErrorDetail -> {string, code}) with a small emitter that
-  writes what PyYAML's SafeDumper writes for these bodies (PyYAML is not a runtime dependency),
+* the schema documents: English, German, French (YAML and JSON) as recorded in `data/`; every
+  other language drf-spectacular's `?lang=` reached (SpectacularAPIView.get under
+  translation.override: Django's to_locale + gettext's locale fallbacks) rendered from the
+  English one with the Django 4.1.13 / DRF 3.14.0 catalogue strings (`data/translations.json`),
+* drf-spectacular's OpenApiYamlRenderer with a small emitter that writes what PyYAML's SafeDumper
+  writes for these documents and error bodies (PyYAML is not a runtime dependency),
 * Django's CSRF cookie/token (secret in the cookie, masked token in the page),
 * the Swagger UI / ReDoc pages.
 """
@@ -157,25 +160,159 @@ def force_renderer(renderers: tuple[Renderer, ...], accept: str | None,
 # ---------------------------------------------------------------------------------------------
 # Schema documents
 
-LANGUAGES = ("de", "fr")   # the translations recorded from the legacy
-
-
-def schema_language(lang: str | None) -> str:
-    """`?lang=` -> the document language: Django's translation.override(lang) finds the `de` /
-    `fr` catalogs for `de`, `DE`, `de-at`, `de_AT`...; anything else falls back to English.
-
-    DRIFT: the legacy also translated into every other language Django/DRF ship catalogs for
-    (es, it, ...); only German and French were recorded, those serve English here.
-    """
-    if not lang:
-        return "en"
-    primary = re.split(r"[-_]", lang.strip().lower(), maxsplit=1)[0]
-    return primary if primary in LANGUAGES else "en"
+LANGUAGES = ("de", "fr")   # the translations recorded from the legacy (stored bytes)
+# Model fields whose label drf-spectacular writes as `title` (capfirst of the translated
+# verbose_name, only when it is not a trivial variation of the field name), per component.
+_USER_FIELDS = {"username": "username", "first_name": "first name", "last_name": "last name",
+                "email": "email address"}
+LABELLED = {**{name: _USER_FIELDS for name in ("PatchedUser", "PatchedUserDetails", "User",
+                                               "UserDetails")},
+            "Token": {"key": "Key"}}
+_TITLE_AFTER = frozenset({"type", "format", "readOnly"})   # the keys drf-spectacular sets first
 
 
 @functools.cache
+def _catalogue() -> dict[str, dict[str, str]]:
+    """msgid -> {locale directory: msgstr} (gen_data.build_translations; Django 4.1.13 and
+    DRF 3.14.0 catalogues, license in data/TRANSLATIONS-LICENSE)."""
+    return json.loads((DATA / "translations.json").read_bytes())
+
+
+def to_locale(language: str) -> str:
+    """django.utils.translation.to_locale: `pt-br` -> pt_BR, `zh-hans` -> zh_Hans."""
+    lang, _, country = language.lower().partition("-")
+    if not country:
+        return language[:3].lower() + language[3:]
+    country, _, tail = country.partition("-")
+    country = country.title() if len(country) > 2 else country.upper()
+    if tail:
+        country += "-" + tail
+    return lang + "_" + country
+
+
+def _candidates(lang: str) -> list[str]:
+    """The locale directories gettext.find tries for translation.override(lang), most specific
+    first (its private _expand_lang: locale.normalize aliases, then the codeset / territory /
+    modifier combinations)."""
+    import gettext
+    try:
+        return list(gettext._expand_lang(to_locale(lang)))  # type: ignore[attr-defined]
+    except (ValueError, TypeError):
+        return []
+
+
+def translator(lang: str, catalogue: dict[str, dict[str, str]] | None = None,
+               candidates: list[str] | None = None) -> Any:
+    """gettext for one language as DjangoTranslation answers these msgids: each lives in one
+    app's catalogue, whose most specific existing directory is asked first, then the less
+    specific ones (its fallbacks); no translation -> the msgid (English)."""
+    catalogue = _catalogue() if catalogue is None else catalogue
+    candidates = _candidates(lang) if candidates is None else candidates
+
+    def gettext(msgid: str) -> str:
+        for directory in candidates:
+            found = catalogue.get(msgid, {}).get(directory)
+            if found:
+                return found
+        return msgid
+    return gettext
+
+
+def _selection(lang: str) -> tuple[str, ...]:
+    """The locale directories that supply a translation for `lang`, in gettext's order: asking
+    only these gives the same answers (a bounded cache key, whatever `lang` was sent)."""
+    catalogue = _catalogue()
+    used: list[str] = []
+    for msgid, by_dir in catalogue.items():
+        for directory in _candidates(lang):
+            if by_dir.get(directory):
+                if directory not in used:
+                    used.append(directory)
+                break
+    order = _candidates(lang)
+    return tuple(sorted(used, key=order.index))
+
+
+def _is_trivial(a: str, b: str) -> bool:
+    """drf_spectacular.plumbing.is_trivial_string_variation."""
+    def norm(s: str) -> str:
+        return s.strip().lower().replace(" ", "_").replace("-", "_")
+    return norm(a) == norm(b)
+
+
+def _with_title(schema: dict[str, Any], field: str, label: str) -> dict[str, Any]:
+    items = [(k, v) for k, v in schema.items() if k != "title"]
+    if _is_trivial(label, field):
+        return dict(items)
+    at = 0
+    while at < len(items) and items[at][0] in _TITLE_AFTER:
+        at += 1
+    return dict(items[:at] + [("title", label)] + items[at:])
+
+
+def translate_schema(english: dict[str, Any], gettext: Any,
+                     msgids: Any = None) -> dict[str, Any]:
+    """The English document as drf-spectacular renders it under translation.override: model
+    labels become `title`s (or lose them), and every description that is a catalogue msgid
+    (help texts, DRF's pagination/search/ordering parameters) is translated."""
+    catalogue = _catalogue() if msgids is None else msgids
+
+    def walk(node: Any) -> Any:
+        if isinstance(node, dict):
+            return {k: (gettext(v) if k == "description" and isinstance(v, str)
+                        and v in catalogue else walk(v)) for k, v in node.items()}
+        if isinstance(node, list):
+            return [walk(v) for v in node]
+        return node
+
+    doc = walk(english)
+    schemas = doc["components"]["schemas"]
+    for component, fields in LABELLED.items():
+        properties = schemas.get(component, {}).get("properties", {})
+        for field, msgid in fields.items():
+            if field in properties:
+                label = gettext(msgid)
+                properties[field] = _with_title(properties[field], field,
+                                                label[:1].upper() + label[1:])  # capfirst
+    return doc
+
+
+def schema_language(lang: str | None) -> str:
+    """`?lang=` -> the document language, as drf-spectacular's `translation.override(lang)`
+    (only for a non-empty `lang`; the legacy had no LocaleMiddleware: Accept-Language is
+    ignored). "en" when no catalogue translates anything, "de" / "fr" when the catalogues
+    chosen are the recorded ones, else "i18n:<dir>+<dir>" (rendered from the English document).
+    """
+    if not lang:
+        return "en"
+    selection = _selection(lang)
+    gettext = translator("", candidates=list(selection))
+    if all(gettext(msgid) == msgid for msgid in _catalogue()):  # none, or the `en` catalogues
+        return "en"
+    for recorded in LANGUAGES:
+        if selection == _selection(recorded):
+            return recorded
+    return "i18n:" + "+".join(selection)
+
+
+@functools.lru_cache(maxsize=128)
+def _translated(key: str) -> dict[str, bytes]:
+    gettext = translator("", candidates=key[len("i18n:"):].split("+"))
+    doc = translate_schema(json.loads(schema_document("en", "json")), gettext)
+    return {"json": render_json(doc), "yaml": yaml_dump(doc).encode()}
+
+
 def schema_document(lang: str, fmt: str) -> bytes:
-    """The stored bytes of one document (`lang` in en/de/fr, `fmt` in yaml/json)."""
+    """The bytes of one document (`lang` from schema_language, `fmt` yaml/json): the stored
+    recorded ones for en/de/fr, else rendered from the English document once per catalogue
+    selection."""
+    if lang.startswith("i18n:"):
+        return _translated(lang)[fmt]
+    return _stored_document(lang, fmt)
+
+
+@functools.cache
+def _stored_document(lang: str, fmt: str) -> bytes:
     return (DATA / f"schema.{lang}.{fmt}").read_bytes()
 
 
@@ -495,10 +632,29 @@ def yaml_dump(data: dict[str, Any], indent: int = 0) -> str:
     return "".join(lines)
 
 
+def _key(key: str) -> str:
+    """A simple mapping key: plain when PyYAML may write it plain, else single-quoted."""
+    plain, single, _ = _analyze(key)
+    if plain and not _resolves_to_non_str(key):
+        return key
+    return "'" + key.replace("'", "''") + "'"
+
+
+def _leaf(value: Any) -> str | None:
+    """The text of a non-string scalar (SafeRepresenter), or None for a string."""
+    if value is True or value is False:
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if value is None:
+        return "null"
+    return None
+
+
 def _mapping(data: dict[str, Any], indent: int, out: list[str], first_prefix: str | None) -> None:
     for n, (key, value) in enumerate(data.items()):
         prefix = first_prefix if (n == 0 and first_prefix is not None) else " " * indent
-        head = f"{prefix}{key}:"
+        head = f"{prefix}{_key(key)}:"
         if isinstance(value, ErrorDetail):
             value = {"string": value.string, "code": value.code}
         if isinstance(value, dict):
@@ -513,6 +669,8 @@ def _mapping(data: dict[str, Any], indent: int, out: list[str], first_prefix: st
                 continue
             out.append(head + "\n")
             _sequence(value, indent, out)
+        elif (leaf := _leaf(value)) is not None:
+            out.append(f"{head} {leaf}\n")
         else:
             text = value if isinstance(value, str) else str(value)
             out.append(head + _scalar(text, len(head), indent + 2) + "\n")
@@ -523,10 +681,14 @@ def _sequence(items: list[Any], indent: int, out: list[str]) -> None:
     for item in items:
         if isinstance(item, ErrorDetail):
             item = {"string": item.string, "code": item.code}
+        head = " " * indent + "-"
         if isinstance(item, dict) and item:
             _mapping(item, indent + 2, out, first_prefix=" " * indent + "- ")
+        elif isinstance(item, (dict, list)):
+            out.append(f"{head} {'{}' if isinstance(item, dict) else '[]'}\n")
+        elif (leaf := _leaf(item)) is not None:
+            out.append(f"{head} {leaf}\n")
         else:
-            head = " " * indent + "-"
             out.append(head + _scalar(str(item), len(head), indent + 2) + "\n")
 
 
