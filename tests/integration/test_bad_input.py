@@ -390,9 +390,8 @@ FUZZ_QUERY = {
     "/api/rest-auth/user/": ["format"],
     "/api/rest-auth/login/": ["format"],
     "/api/rest-auth/registration/account-email-verification-sent/": ["format"],
-    # The docs routes (samsyn/domain/docs, another owner) still answer 500 for
-    # /api/schema/?version=<NUL or CR/LF> and /api-auth/logout/?next=<non-Latin-1 text>.
-    "/api/schema/": ["lang", "format"],
+    "/api/schema/": ["lang", "format", "version"],
+    "/api-auth/logout/": ["next"],
     "/api/swagger/": ["lang", "format", "version"],
     "/api/redoc/": ["lang", "format", "version"],
     "/admin/": ["next"], "/admin/login/": ["next"], "/api-auth/login/": ["next"],

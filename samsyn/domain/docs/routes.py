@@ -120,10 +120,13 @@ def schema_dispatch(request: Request[Any, Any, Any]) -> Response[Any]:
         return _schema_response(200, service.render_json(metadata, 4), as_json)
     lang = service.schema_language(query.get("lang"))
     version = query.get("version") or None
+    if version and any(ord(c) < 0x20 or c == "\x7f" for c in version):
+        # Django raised BadHeaderError (a 500) for a control character in the filename; no
+        # 5xx on input: DRF's answer to a version it cannot serve (QueryParameterVersioning)
+        return _schema_error(404, "Invalid version in query parameter.", "not_found",
+                             negotiated)
     body = service.schema_body(lang, negotiated, version)
     disposition = f'inline; filename="{service.schema_filename(negotiated.renderer, version)}"'
-    if "\n" in disposition or "\r" in disposition:
-        return views.server_error()  # Django: BadHeaderError (500)
     try:
         disposition.encode("latin-1")
     except UnicodeEncodeError:  # Django MIME-encodes header values that are not latin-1
@@ -358,7 +361,9 @@ def api_auth_logout(request: Request[Any, Any, Any]) -> Response[Any]:
     target = _query(request).get("next")
     path = views.request_path(request)
     if target and _safe_next(target, request.headers.get("host")):
-        return _html(302, b"", dict(headers, Location=target))
+        # HttpResponseRedirect sets Location to iri_to_uri(target): non-ASCII and control
+        # characters percent-encoded (RFC 3987 §3.1), the URI's own delimiters kept
+        return _html(302, b"", dict(headers, Location=quote(target, safe="/#%[]=:;$&()+,!?*@'~")))
     if request.scope.get("query_string"):
         return _html(302, b"", dict(headers, Location=quote(path, safe="/:@&+$,-_.!~*'()")))
     body = (b'<!DOCTYPE html>\n<html lang="en-us">\n<head>\n<meta charset="utf-8">\n'
