@@ -1,4 +1,13 @@
-"""DRF PageNumberPagination, SearchFilter and OrderingFilter semantics (DRF 3.14)."""
+"""DRF PageNumberPagination, SearchFilter and OrderingFilter semantics (DRF 3.14).
+
+Mirrors `rest_framework.pagination.PageNumberPagination.get_page_size` (`_positive_int`
+with `strict=True` and the `max_page_size` cutoff), `paginate_queryset` (`last_page_strings`,
+Django 4.1 `Paginator.validate_number` and `num_pages`), `get_next_link` /
+`get_previous_link` (`rest_framework.utils.urls.replace_query_param` /
+`remove_query_param`), `SearchFilter.get_search_terms` and `OrderingFilter.get_ordering`
+(`remove_invalid_fields`: one leading "-" per term). tests/unit/test_pagination_rules.py
+checks each against a model of the DRF function over generated queries.
+"""
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -96,7 +105,9 @@ def ordering(query: dict[str, str], allowed: tuple[str, ...], default: tuple[str
     """DRF OrderingFilter: keep the allowed terms; none left (or no parameter) -> the default."""
     raw = query.get("ordering")
     if raw:
-        terms = tuple(t.strip() for t in raw.split(",") if t.strip().lstrip("-") in allowed)
+        # remove_invalid_fields' term_valid: drop one leading "-" ("--name" is not valid)
+        terms = tuple(t for t in (p.strip() for p in raw.split(","))
+                      if (t[1:] if t.startswith("-") else t) in allowed)
         if terms:
             return terms
     return default
