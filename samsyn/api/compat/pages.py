@@ -1,4 +1,8 @@
-"""The small HTML pages that stand where Django served its own (404, 500, redirects)."""
+"""The small HTML pages that stand where Django served its own (404, 500, redirects).
+
+Mirrors Django 4.1 `django.views.defaults.page_not_found` / `server_error` (without the DEBUG
+URLconf dump or traceback: nothing internal leaves the server).
+"""
 from __future__ import annotations
 
 import html

@@ -1,5 +1,9 @@
 """DRF's APIView.dispatch in one place: slash redirects, negotiation, authentication,
 permissions, method routing, OPTIONS metadata and the response headers of every DRF view.
+
+Mirrors DRF 3.14 `APIView.dispatch` / `initial` / `handle_exception` / `finalize_response`,
+`SimpleMetadata.determine_metadata` for OPTIONS, `exceptions.MethodNotAllowed` and Django 4.1's
+`CommonMiddleware` / `SecurityMiddleware` / `XFrameOptionsMiddleware` response headers.
 """
 from __future__ import annotations
 
@@ -108,12 +112,14 @@ def json_response(view: View, status: int, body: bytes, *, extra: dict[str, str]
     headers = {"Allow": view.allow_header, "Vary": "Accept"}
     media_type = JSON_TYPE
     if negotiated is not None and negotiated.renderer == negotiation.HTML:
-        body = pages.browsable_page(view.name, body)
+        body = pages.browsable_page(view.name, wire.js_safe(body))
         media_type = pages.HTML_MEDIA
         headers["Vary"] = "Accept, Cookie"
         headers.update(set_cookies(csrf_cookie()))
     elif negotiated is not None and negotiated.indent is not None:
-        body = wire.reindent(body, negotiated.indent)
+        body = wire.js_safe(wire.reindent(body, negotiated.indent))
+    else:
+        body = wire.js_safe(body)
     if extra:
         headers.update(extra)
     return Response(content=body, status_code=status, headers=headers, media_type=media_type)

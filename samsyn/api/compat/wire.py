@@ -4,6 +4,9 @@ The legacy rendered every body with DRF's JSONRenderer: json.dumps with compact 
 ensure_ascii=False, allow_nan=False and Python's float repr (1e+20, 1.5e-07, -0.0). Values read
 back from jsonb went through psycopg2's json.loads first, so their numbers are the repr of the
 parsed value. Both are reproduced here byte for byte.
+
+Mirrors DRF 3.14 `renderers.JSONRenderer.render` (compact, `ensure_ascii=False`, U+2028/U+2029
+escaped) and psycopg2's jsonb typecaster (`json.loads`) feeding it.
 """
 from __future__ import annotations
 
@@ -26,6 +29,20 @@ def render(data: Any, indent: int | None = None) -> bytes:
         return json.dumps(data, ensure_ascii=False, allow_nan=False, separators=COMPACT).encode()
     return json.dumps(data, ensure_ascii=False, allow_nan=False, indent=indent,
                       separators=LONG).encode()
+
+
+_LINE_SEPARATOR = "\u2028".encode()
+_PARAGRAPH_SEPARATOR = "\u2029".encode()
+
+
+def js_safe(body: bytes) -> bytes:
+    """U+2028 / U+2029 escaped, as JSONRenderer.render always did ("so that the output is a
+    strict JavaScript subset"): every JSON body passes through here once, last."""
+    if _LINE_SEPARATOR in body:
+        body = body.replace(_LINE_SEPARATOR, b"\\u2028")
+    if _PARAGRAPH_SEPARATOR in body:
+        body = body.replace(_PARAGRAPH_SEPARATOR, b"\\u2029")
+    return body
 
 
 def encode_struct(value: Any) -> bytes:
