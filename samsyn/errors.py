@@ -54,3 +54,12 @@ class DatabaseUnavailable(DomainError):
 class ImportFailed(DomainError):
     """An import (samsyn.imports) could not load its file; the message names the file and the
     record (never a traceback). Permanent: retrying the same file fails the same way."""
+
+
+class Throttled(DomainError):
+    """Too many requests of one kind from one client or for one account; `wait` is the number
+    of seconds until the next one is accepted (None: unknown)."""
+
+    def __init__(self, wait: float | None) -> None:
+        super().__init__("throttled")
+        self.wait = wait

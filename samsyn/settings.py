@@ -16,6 +16,43 @@ class SettingsError(RuntimeError):
     """The environment does not describe a usable configuration."""
 
 
+class Rate(msgspec.Struct, frozen=True):
+    """A throttle rate: at most `requests` per `seconds` (DRF's "5/min")."""
+
+    requests: int
+    seconds: int
+
+
+_PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86_400}
+
+
+def parse_rate(name: str, value: str) -> Rate | None:
+    """DRF's SimpleRateThrottle.parse_rate syntax ("20/min", "3/s", "100/day": the period's
+    first letter counts); "" or "none" switches the throttle off. Raises SettingsError."""
+    text = value.strip()
+    if text.lower() in ("", "none", "off"):
+        return None
+    num, _, period = text.partition("/")
+    seconds = 0 if "/" in period else _PERIODS.get(period.strip()[:1].lower(), 0)
+    if not (num.strip().isascii() and num.strip().isdigit() and seconds):
+        raise SettingsError(f"{name} must be a rate such as 20/min (per s, min, hour or day) "
+                            f"or none, got {value!r}")
+    return Rate(requests=int(num), seconds=seconds)
+
+
+def parse_networks(name: str, value: str) -> tuple[str, ...]:
+    """Comma-separated addresses or networks (CIDR), normalized; raises SettingsError."""
+    import ipaddress
+    out = []
+    for item in value.replace(" ", ",").split(","):
+        if item:
+            try:
+                out.append(str(ipaddress.ip_network(item, strict=False)))
+            except ValueError:
+                raise SettingsError(f"{name}: {item!r} is not an IP address or network") from None
+    return tuple(out)
+
+
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
     database_url: str
     secret_key: str = DEV_SECRET_KEY
@@ -32,6 +69,15 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # (and multipart files) beyond these are a 400 before the parser does the work.
     data_upload_max_number_fields: int = 1000
     data_upload_max_number_files: int = 100
+    # Login and password-reset throttles (contract/DRIFT.md "Note — login and password-reset
+    # throttling"): per client address every request counts, per account the failed logins
+    # and every reset request for an address. None: off.
+    throttle_login_ip: Rate | None = Rate(30, 60)
+    throttle_login_account: Rate | None = Rate(10, 60)
+    throttle_password_reset_ip: Rate | None = Rate(20, 3600)
+    throttle_password_reset_account: Rate | None = Rate(5, 3600)
+    # Peers whose X-Forwarded-For names the client (the reverse proxy); empty: the TCP peer.
+    trusted_proxies: tuple[str, ...] = ()
 
 
 def normalize_database_url(url: str) -> str:
@@ -69,6 +115,11 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         raise SettingsError("SAMSYN_LOGIN_KEY_LIFETIME must be a number of seconds") from None
     if key_lifetime <= 0:
         raise SettingsError("SAMSYN_LOGIN_KEY_LIFETIME must be a positive number of seconds")
+    rates = {name: parse_rate(f"SAMSYN_{name.upper()}", env[f"SAMSYN_{name.upper()}"])
+             for name in ("throttle_login_ip", "throttle_login_account",
+                          "throttle_password_reset_ip", "throttle_password_reset_account")
+             if f"SAMSYN_{name.upper()}" in env}
+    proxies = parse_networks("SAMSYN_TRUSTED_PROXIES", env.get("SAMSYN_TRUSTED_PROXIES", ""))
     secret = env.get("SECRET_KEY", DEV_SECRET_KEY)
     if not secret:
         raise SettingsError("SECRET_KEY is empty: set it to the legacy Django SECRET_KEY")
@@ -83,6 +134,8 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         login_key_lifetime=key_lifetime,
         data_upload_max_number_fields=max_fields,
         data_upload_max_number_files=max_files,
+        trusted_proxies=proxies,
+        **rates,  # type: ignore[arg-type]
     )
 
 

@@ -160,3 +160,17 @@ class UserTokenEpoch(Base):
     user_id: Mapped[int] = mapped_column(Integer, ForeignKey("auth_user.id", ondelete="CASCADE"),
                                          primary_key=True)
     valid_after: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Throttle(Base):
+    """samsyn's own: the login and password-reset throttles' counters, one row per scope, key
+    (client address or account) and fixed window, shared by every API process. UNLOGGED: a
+    counter is worth no WAL, and losing them in a crash only reopens the current windows."""
+
+    __tablename__ = "samsyn_throttle"
+    __table_args__ = (Index("samsyn_throttle_window_end_idx", "window_end"),
+                      {"prefixes": ["UNLOGGED"]})
+    scope: Mapped[str] = mapped_column(Text, primary_key=True)
+    key: Mapped[str] = mapped_column(Text, primary_key=True)
+    window_end: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), primary_key=True)
+    hits: Mapped[int] = mapped_column(Integer)

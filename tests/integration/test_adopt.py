@@ -11,7 +11,8 @@ from samsyn.db import migrate
 from samsyn.db.adopt import LEGACY_FUNCTIONS, adopt, inspect_schema
 from samsyn.db.migrate import sql_script
 
-SAMSYN_TABLES = {"samsyn_job", "samsyn_token_denylist", "samsyn_mail_outbox"}
+SAMSYN_TABLES = {"samsyn_job", "samsyn_token_denylist", "samsyn_mail_outbox",
+                 "samsyn_user_token_epoch", "samsyn_throttle"}
 
 SEED = """
 INSERT INTO auth_user (password, is_superuser, username, first_name, last_name, email, is_staff,

@@ -16,7 +16,7 @@ from samsyn.db.local import LocalCluster
 
 REPO = Path(__file__).resolve().parents[2]
 SAMSYN_TABLES = {"samsyn_job", "samsyn_token_denylist", "samsyn_mail_outbox",
-                 "samsyn_user_token_epoch"}
+                 "samsyn_user_token_epoch", "samsyn_throttle"}
 
 
 def _inspect(url: str, **kw):
@@ -129,6 +129,8 @@ def test_samsyn_tables(migrated_url: str) -> None:
         "attempts", "last_error", "next_attempt_at", "dead_at"]
     assert [c["name"] for c in schema["samsyn_user_token_epoch"]["columns"]] == [
         "user_id", "valid_after"]
+    assert [c["name"] for c in schema["samsyn_throttle"]["columns"]] == [
+        "scope", "key", "window_end", "hits"]
     engine = create_engine(migrated_url)
     with engine.begin() as conn:
         with pytest.raises(Exception, match="samsyn_job_status_check"):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import email.utils
 import logging
+import math
 import secrets
 import time
 from collections.abc import Callable, Mapping
@@ -20,7 +21,14 @@ from litestar import Request, Response
 from samsyn.api import auth as auth_mod
 from samsyn.api.compat import negotiation, pages, parsing, wire
 from samsyn.api.compat.pagination import INVALID_PAGE, InvalidPage
-from samsyn.errors import AuthenticationFailed, Conflict, InvalidInput, NotAuthenticated, NotFound
+from samsyn.errors import (
+    AuthenticationFailed,
+    Conflict,
+    InvalidInput,
+    NotAuthenticated,
+    NotFound,
+    Throttled,
+)
 
 log = logging.getLogger("samsyn.api")
 
@@ -30,6 +38,19 @@ NOT_AUTHENTICATED = "Authentication credentials were not provided."
 NOT_ACCEPTABLE = "Could not satisfy the request Accept header."
 WWW_AUTHENTICATE = 'Bearer realm="api"'
 LIST_CACHE_SECONDS = 300
+
+
+def throttled(wait: float | None) -> tuple[str, dict[str, str]]:
+    """DRF's exceptions.Throttled text and the Retry-After header its exception_handler adds:
+    `wait` rounded up (math.ceil), English ngettext's singular for exactly 1, no header for
+    a wait of None or 0."""
+    text = "Request was throttled."
+    if wait is None:
+        return text, {}
+    seconds = math.ceil(wait)
+    unit = "second" if seconds == 1 else "seconds"
+    return f"{text} Expected available in {seconds} {unit}.", (
+        {"Retry-After": "%d" % seconds} if seconds else {})
 
 
 @dataclass(frozen=True)
@@ -268,6 +289,9 @@ def dispatch(request: Request[Any, Any, Any], body: bytes, view: View,
         return detail(view, 400, exc.detail, negotiated=negotiated)
     except parsing.UnsupportedMediaType as exc:
         return detail(view, 415, exc.detail, negotiated=negotiated)
+    except Throttled as exc:
+        text, headers = throttled(exc.wait)
+        return detail(view, 429, text, extra=headers, negotiated=negotiated)
     if view.cached_list and method in ("GET", "HEAD") and response.status_code == 200:
         response.headers["Cache-Control"] = f"max-age={LIST_CACHE_SECONDS}"
         response.headers["Expires"] = http_date(time.time() + LIST_CACHE_SECONDS)

@@ -155,3 +155,31 @@ def first_emailaddress(db: Session, email: str | None) -> Any:
 def has_primary(db: Session, user_id: int) -> bool:
     return db.execute(select(EmailAddress.id).where(
         EmailAddress.user_id == user_id, EmailAddress.primary.is_(True)).limit(1)).first() is not None
+
+
+# --- throttle counters (samsyn_throttle) ------------------------------------------------------
+
+# One statement: count the request in the fixed window of the database's clock (every API
+# process and host agrees on it), and say how far it is from the window's end. The count stops
+# at requests + 1: refused requests do not count, as DRF records only the ones it admits.
+_THROTTLE_HIT = text(
+    "INSERT INTO samsyn_throttle AS t (scope, key, window_end, hits) VALUES (:scope, :key, "
+    "to_timestamp((floor(extract(epoch FROM now()) / :seconds) + 1) * :seconds), 1) "
+    "ON CONFLICT (scope, key, window_end) DO UPDATE SET hits = least(t.hits + 1, :requests + 1) "
+    "RETURNING t.hits, t.window_end, extract(epoch FROM t.window_end - now())::float8")
+
+
+def throttle_hit(db: Session, scope: str, key: str, requests: int, seconds: int
+                 ) -> tuple[int, dt.datetime, float]:
+    """Count one request: (hits in the window including this one, the window's end, seconds
+    left in it)."""
+    row = db.execute(_THROTTLE_HIT, {"scope": scope, "key": key, "seconds": seconds,
+                                     "requests": requests}).one()
+    return int(row[0]), row[1], float(row[2])
+
+
+def throttle_refund(db: Session, scope: str, key: str, window_end: dt.datetime) -> None:
+    """Take back one counted request of that window (a login that succeeded)."""
+    db.execute(text("UPDATE samsyn_throttle SET hits = hits - 1 WHERE scope = :scope "
+                    "AND key = :key AND window_end = :end AND hits > 0"),
+               {"scope": scope, "key": key, "end": window_end})

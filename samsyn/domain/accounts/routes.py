@@ -63,7 +63,9 @@ from urllib.parse import urlsplit
 from samsyn.api import auth as auth_mod
 from samsyn.api.compat import pages
 from samsyn.domain.accounts import mail
-from samsyn.domain.accounts.service import Client, Presented, SessionOutcome
+from samsyn.api.client_address import client_address
+from samsyn.domain.accounts.service import Client, Guard, Presented, SessionOutcome
+from samsyn.settings import Rate
 
 SESSION_COOKIE = "sessionid"
 _POST = ("POST", "OPTIONS")
@@ -161,14 +163,23 @@ def _session_headers(outcome: SessionOutcome, vary: str) -> dict[str, str]:
     return headers
 
 
+def _guard(call: Call, per_address: Rate | None, per_account: Rate | None) -> Guard:
+    """The throttles of a flow, counted in autocommit sessions shared by every process."""
+    address = client_address(call.request.scope, get_settings().trusted_proxies)
+    return Guard(counters=get_read_sessions(), address=address, per_address=per_address,
+                 per_account=per_account)
+
+
 def _dispatch(request: Request[Any, Any, Any], body: RawBody, view: View,
               handlers: dict[str, Any]) -> Response[Any]:
     return dispatch(request, body, view, handlers, secret=_secret())
 
 
 def _login(call: Call) -> Response[Any]:
+    settings = get_settings()
+    guard = _guard(call, settings.throttle_login_ip, settings.throttle_login_account)
     with get_sessions().begin() as db:
-        key, outcome = service.login(db, lambda: call.data, _client(call))
+        key, outcome = service.login(db, lambda: call.data, _client(call), guard)
     return views.json_response(LOGIN, 200, wire.render({"key": key}),
                                extra=_session_headers(outcome, "Accept, Cookie"),
                                negotiated=call.negotiated)
@@ -237,8 +248,11 @@ def rest_auth_password_change(request: Request[Any, Any, Any], body: RawBody) ->
 
 
 def _password_reset(call: Call) -> Response[Any]:
+    settings = get_settings()
+    guard = _guard(call, settings.throttle_password_reset_ip,
+                   settings.throttle_password_reset_account)
     with get_sessions().begin() as db:
-        service.request_password_reset(db, lambda: call.data, _client(call))
+        service.request_password_reset(db, lambda: call.data, _client(call), guard)
     return views.detail(PASSWORD_RESET, 200, "Password reset e-mail has been sent.",
                         negotiated=call.negotiated)
 

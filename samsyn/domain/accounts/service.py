@@ -55,6 +55,7 @@ def update_profile(db: Session, user_id: int, read_data: Callable[[], Any], *,
 # --- dj-rest-auth / allauth flows --------------------------------------------------------------
 
 import datetime as dt
+import hashlib
 from dataclasses import dataclass, field
 
 from samsyn.domain.accounts import mail, passwords, queries, sessions, tokens
@@ -79,6 +80,8 @@ from samsyn.domain.accounts.schemas import (
     username_error,
 )
 from samsyn.domain.accounts.schemas import USERNAME_TAKEN as _USERNAME_TAKEN
+from samsyn.errors import Throttled
+from samsyn.settings import Rate
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +113,37 @@ class SessionOutcome:
     delete_session_cookie: bool = False
     messages: str | None = None      # a `messages` cookie value
     extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Guard:
+    """A flow's throttles (None: off) and the client address they count."""
+
+    counters: Callable[[], Session]   # autocommit sessions: a hit stays counted when the
+    address: str                      # flow's own transaction rolls back
+    per_address: Rate | None
+    per_account: Rate | None
+
+
+# Keys beyond this are hashed: a btree entry must stay well under PostgreSQL's ~2.7 kB.
+_MAX_KEY = 128
+
+
+def _count(guard: Guard, scope: str, key: str, rate: Rate | None
+           ) -> tuple[str, str, dt.datetime] | None:
+    """DRF's SimpleRateThrottle.allow_request for `key`, over a fixed window shared by every
+    process. Raises Throttled (with the seconds to the window's end) when over `rate`; returns
+    the counted (scope, key, window end) or None when the throttle is off."""
+    if rate is None:
+        return None
+    if len(key) > _MAX_KEY:
+        key = "sha256:" + hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
+    with guard.counters() as counters:
+        hits, window_end, left = queries.throttle_hit(counters, scope, key, rate.requests,
+                                                      rate.seconds)
+    if hits > rate.requests:
+        raise Throttled(left)
+    return scope, key, window_end
 
 
 def _validate_each(fields: tuple[Any, ...], data: Any,
@@ -161,13 +195,23 @@ def _revoke(db: Session, presented: Presented | None) -> None:
         queries.delete_token(db, presented.user_id)
 
 
-def login(db: Session, read_data: Callable[[], Any], client: Client
-          ) -> tuple[str, SessionOutcome]:
-    """dj-rest-auth LoginView with allauth's username method and Django's ModelBackend."""
+def login(db: Session, read_data: Callable[[], Any], client: Client,
+          guard: Guard | None = None) -> tuple[str, SessionOutcome]:
+    """dj-rest-auth LoginView with allauth's username method and Django's ModelBackend.
+
+    Throttled (guard): every attempt per client address, and the failed ones per username.
+    Raises Throttled before the password is hashed."""
+    if guard is not None:  # DRF's check_throttles: before the body is parsed
+        _count(guard, "login_ip", guard.address, guard.per_address)
     values = validate(LOGIN_FIELDS, read_data())
     username, password = values.get("username"), values.get("password")
     if not (username and password):
         raise InvalidInput({"non_field_errors": [MISSING_USERNAME]})
+    # Counted before the check, so that parallel guesses cannot all pass a count that only
+    # failures raise; a success takes its hit back below. Unknown usernames count alike (a
+    # 429 must not tell which accounts exist).
+    attempt = None if guard is None else _count(guard, "login_account", username,
+                                                guard.per_account)
     user = queries.user_by_username(db, username)
     if user is None:
         passwords.make_password(password)  # ModelBackend: the same work for unknown users
@@ -179,6 +223,8 @@ def login(db: Session, read_data: Callable[[], Any], client: Client
         db.refresh(user)
     if not user.is_active:
         raise InvalidInput({"non_field_errors": [BAD_CREDENTIALS]})
+    if attempt is not None:  # in the login's transaction: only a committed login is refunded
+        queries.throttle_refund(db, *attempt)
     key = queries.token_for(db, user.id, client.key_lifetime)
     queries.touch_last_login(db, user.id)
     session_key = sessions.login(db, client.session_key, user.id, user.password, client.secret,
@@ -251,10 +297,18 @@ def reset_token(db: Session, user: User, secret: str) -> tuple[str, str]:
     return tokens.uid_of(user.id), tokens.make_reset_token(_reset_user(db, user), secret)
 
 
-def request_password_reset(db: Session, read_data: Callable[[], Any], client: Client) -> None:
+def request_password_reset(db: Session, read_data: Callable[[], Any], client: Client,
+                           guard: Guard | None = None) -> None:
     """dj-rest-auth PasswordResetView + allauth's reset form: one mail per active user with
-    that address (the legacy crashed here: DESIGN.md §1.4 mails a working link)."""
+    that address (the legacy crashed here: DESIGN.md §1.4 mails a working link).
+
+    Throttled (guard): every request per client address and per address asked for (each one
+    may send a mail), known or not."""
+    if guard is not None:
+        _count(guard, "password_reset_ip", guard.address, guard.per_address)
     email = validate(PASSWORD_RESET_FIELDS, read_data())["email"]
+    if guard is not None:  # allauth matches the address case-insensitively
+        _count(guard, "password_reset_account", email.lower(), guard.per_account)
     for user in queries.active_users_by_email(db, email):
         uid, token = reset_token(db, user, client.secret)
         body = mail.reset_body(client.site, user.username, mail.reset_url(client.site, uid, token))
@@ -377,9 +431,11 @@ def resend_email(db: Session, read_data: Callable[[], Any], client: Client) -> N
         _send_confirmation(db, client, address, owner.username if owner else "")
 
 
-def purge_expired(db: Session) -> tuple[int, int]:
+def purge_expired(db: Session) -> tuple[int, int, int]:
     """Housekeeping for a periodic job: expired denylist entries (their JWTs fail on `exp`
-    anyway) and expired Django sessions (manage.py clearsessions). Returns the row counts."""
+    anyway), expired Django sessions (manage.py clearsessions) and the throttle counters of
+    ended windows. Returns the row counts."""
     denied = db.execute(text("DELETE FROM samsyn_token_denylist WHERE expires < now()"))
     stale = db.execute(text("DELETE FROM django_session WHERE expire_date < now()"))
-    return denied.rowcount, stale.rowcount
+    ended = db.execute(text("DELETE FROM samsyn_throttle WHERE window_end <= now()"))
+    return denied.rowcount, stale.rowcount, ended.rowcount
