@@ -81,13 +81,18 @@ import json, resource, sys, time, psycopg
 from samsyn.imports import ImportOptions, run_import
 opts = ImportOptions(**json.loads(sys.argv[2]))
 import samsyn.imports.shapefile, samsyn.imports.csv, samsyn_fast, pyproj  # noqa: E401
-base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+def hwm():
+    # VmHWM, not ru_maxrss: Linux carries ru_maxrss over exec from the forking parent
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+base = hwm()
 t = time.perf_counter()
 with psycopg.connect(sys.argv[1]) as conn:
     res = run_import(conn, opts)
 print(json.dumps({"seconds": time.perf_counter() - t, "loaded": res.loaded,
                   "base_kb": base,
-                  "maxrss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))
+                  "maxrss_kb": hwm()}))
 """
 
 

@@ -105,10 +105,29 @@ def take_json(meta: tuple[np.ndarray, np.ndarray], keep: np.ndarray) -> tuple[np
     return col.offsets, col.data
 
 
+# A chunk holds at most chunk_size records and about this many .shp bytes (lines and polygons
+# of many vertices: memory stays bounded and reading overlaps the COPY).
+_CHUNK_SHP_BYTES = 16 << 20
+
+
+def chunk_records(options: ImportOptions) -> int:
+    records = max(1, options.chunk_size)
+    if options.path.lower().endswith(".zip"):
+        return records
+    try:
+        n = check_files(options.path) or 0
+        size = os.path.getsize(options.path)
+    except (ImportFailed, OSError):
+        return records
+    if n and size > _CHUNK_SHP_BYTES:
+        records = min(records, max(1, int(_CHUNK_SHP_BYTES * n / size)))
+    return records
+
+
 def chunks(options: ImportOptions, result: ImportResult) -> Iterator[Rows | None]:
     """Rows of each chunk of the file (None for a chunk whose every row was skipped)."""
     crs = crs_from_srid(options.srid, options.path) if options.srid else None
-    for chunk in iter_shapefile(options.path, chunk_records=max(1, options.chunk_size),
+    for chunk in iter_shapefile(options.path, chunk_records=chunk_records(options),
                                 encoding=options.encoding):
         result.total += len(chunk)
         geom = chunk.geometry
