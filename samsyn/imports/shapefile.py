@@ -131,7 +131,7 @@ def chunks(options: ImportOptions, result: ImportResult) -> Iterator[Rows | None
                                 encoding=options.encoding):
         result.total += len(chunk)
         geom = chunk.geometry
-        src_crs = crs if crs is not None else chunk.crs
+        src_crs = crs if crs is not None else _file_crs(chunk, options.path)
         meta = metadata_json(chunk)
         codes = problems(geom)
         transformed = False
@@ -161,6 +161,24 @@ def chunks(options: ImportOptions, result: ImportResult) -> Iterator[Rows | None
             yield None
             continue
         yield Rows(out, meta)
+
+
+def _file_crs(chunk: Any, path: str) -> Any:
+    """The .prj's CRS; without a .prj the data must be longitude/latitude (EPSG:4326).
+
+    Never guess silently: an unreadable .prj, or no .prj with coordinates no longitude /
+    latitude can have, would load the shapes in the wrong place; the user passes --srid.
+    """
+    if chunk.prj is not None:
+        if chunk.crs is None:
+            raise ImportFailed(f"{path}: the .prj is not a coordinate system pyproj can read; "
+                               f"pass --srid with the file's EPSG code")
+        return chunk.crs
+    xy = chunk.geometry.coords
+    if xy.shape[0] and not (np.all(np.abs(xy[:, 0]) <= 180.0) and np.all(np.abs(xy[:, 1]) <= 90.0)):
+        raise ImportFailed(f"{path}: no .prj, and its coordinates are not longitude/latitude "
+                           f"(outside -180..180 / -90..90); pass --srid with the file's EPSG code")
+    return None
 
 
 def _skip(options: ImportOptions, result: ImportResult, records: np.ndarray,

@@ -98,7 +98,10 @@ SHAPEFILES = [
 @pytest.mark.parametrize("name", SHAPEFILES)
 def test_shapefile_rows_equal_pyogrio(conn: psycopg.Connection, name: str) -> None:
     path = DATA / name
-    res = run_import(conn, ImportOptions(format="shapefile", path=str(path), chunk_size=50))
+    # no .prj and planar coordinates: only an explicit --srid loads them (here: as they are)
+    srid = 4326 if name.endswith(("baltim.shp", "fylk-val.shp")) else None
+    res = run_import(conn, ImportOptions(format="shapefile", path=str(path), chunk_size=50,
+                                         srid=srid))
     ref = reference(path)
     rows = stored(conn, res.source_pk)
     assert res.loaded == len(rows) == len(ref)
@@ -340,3 +343,25 @@ def test_srid_reprojects_csv(conn: psycopg.Connection, tmp_path: Path) -> None:
     res = run_import(conn, ImportOptions(format="csv", path=path, srid=3857))
     got = [shapely.from_wkb(w) for w, _, _ in stored(conn, res.source_pk)]
     assert [(round(g.x, 9), round(g.y, 9)) for g in got] == [(10.0, 0.0), (0.0, 0.0)]
+
+
+def test_crs_is_never_guessed(conn: psycopg.Connection, tmp_path: Path) -> None:
+    """UTM shapes without a .prj, or with one pyproj cannot read, are refused (they would load
+    far from where they are); --srid says what the file is."""
+    before = counts(conn)
+    bare = _copy_shapefile(DATA / "r-cran-spdata/NY8_utm18", tmp_path / "bare", (".shp", ".shx", ".dbf"))
+    with pytest.raises(ImportFailed, match=r"bare.shp: no .prj, and its coordinates are not "
+                                           r"longitude/latitude .*pass --srid"):
+        run_import(conn, ImportOptions(format="shapefile", path=str(bare)))
+    garbled = _copy_shapefile(DATA / "r-cran-spdata/NY8_utm18", tmp_path / "garbled",
+                              (".shp", ".shx", ".dbf"))
+    garbled.with_suffix(".prj").write_text('PROJCS["nothing I know",GEOGCS[')
+    with pytest.raises(ImportFailed, match=r"garbled.shp: the .prj is not a coordinate system"):
+        run_import(conn, ImportOptions(format="shapefile", path=str(garbled)))
+    assert counts(conn) == before
+    res = run_import(conn, ImportOptions(format="shapefile", path=str(bare), srid=32618))
+    assert res.loaded == 281 and res.skipped == 0
+    with conn.transaction():
+        row = conn.execute("SELECT ST_XMin(ST_Extent(geom)), ST_YMax(ST_Extent(geom)) "
+                           "FROM core_geometry WHERE source_id = %s", (res.source_pk,)).fetchone()
+    assert row is not None and -77 < row[0] < -75 and 42 < row[1] < 44   # central New York
