@@ -28,15 +28,20 @@ def get_or_create(conn: psycopg.Connection, options: ImportOptions) -> tuple[int
     check_lengths(options)
     name = options.source_name or _stem(options.path)[:50]
     if options.sid is not None:
+        # Look before inserting: an INSERT that meets the unique sid still takes (burns) an id
+        # from the identity sequence, as the legacy's failed re-upload did.
+        existing = "SELECT id, name FROM core_source WHERE sid = %s FOR KEY SHARE"
+        row = conn.execute(existing, (options.sid,)).fetchone()
+        if row is not None:
+            return int(row[0]), options.sid, str(row[1]), False
         row = conn.execute(
             "INSERT INTO core_source (sid, name, description, source_type, attributes) "
             "VALUES (%s, %s, %s, %s, '{}') ON CONFLICT (sid) DO NOTHING RETURNING id",
             (options.sid, name, options.description, options.source_type)).fetchone()
         if row is not None:
             return int(row[0]), options.sid, name, True
-        row = conn.execute("SELECT id, name FROM core_source WHERE sid = %s FOR KEY SHARE",
-                           (options.sid,)).fetchone()
-        if row is None:  # deleted between the two statements
+        row = conn.execute(existing, (options.sid,)).fetchone()   # a concurrent import won
+        if row is None:  # and its source was deleted again since
             raise ImportFailed(f"{options.path}: source {options.sid!r} vanished, try again")
         return int(row[0]), options.sid, str(row[1]), False
     # No sid: a new source whose sid is its id (the legacy sids are ids as text).

@@ -223,6 +223,9 @@ def test_reupload_to_existing_sid_appends(conn: psycopg.Connection, tmp_path: Pa
     assert first.created_source and not second.created_source
     assert second.source_pk == first.source_pk
     assert len(stored(conn, first.source_pk)) == 4
+    # no id burnt by the re-upload: the next new source takes the next id
+    third = run_import(conn, ImportOptions(format="csv", path=path, sid="43", source_name="T"))
+    assert third.source_pk == first.source_pk + 1
 
 
 def test_failure_before_commit_leaves_no_rows_no_source(conn: psycopg.Connection) -> None:
