@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-STEP_ID = re.compile(r"\b((?:http|wfs|cors|lay|lm|src|lst|prj|doc|jwt|ra|reg|smtp|mg)-\d{3})\b")
+STEP_ID = re.compile(r"\b((?:http|wfs|cors|lay|lm|src|lst|prj|doc|jwt|ra|reg|smtp|mgmt)-\d{3})\b")
 
 
 def register(markdown: str) -> dict[str, str]:

@@ -245,8 +245,12 @@ def contract_fixture() -> None:
 
 
 from samsyn.domain.accounts import mail_cli  # noqa: E402  (click only; imports its work lazily)
+from samsyn.jobs import cli as jobs_cli  # noqa: E402  (click only; imports its work lazily)
 
 main.add_command(mail_cli.mail)
+main.add_command(jobs_cli.jobs)
+for _command in jobs_cli.LEGACY_COMMANDS:   # the manage.py commands, same names and flags
+    main.add_command(_command)
 
 
 if __name__ == "__main__":  # pragma: no cover

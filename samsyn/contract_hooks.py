@@ -181,6 +181,31 @@ def _mail_outbox(conn: psycopg.Connection, req: dict[str, Any]) -> dict[str, Any
     return {"count": len(messages), "messages": messages}
 
 
+def _manage(conn: psycopg.Connection, req: dict[str, Any]) -> dict[str, Any]:
+    """`python manage.py <command> <args>` of the legacy, as `samsyn <command> <args>`: the
+    file (if any) written to a temporary directory and `{file}` replaced by its path."""
+    import os
+    import subprocess
+    import sys
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="samsyn-manage-") as tmp:
+        path = None
+        if req.get("file"):
+            path = os.path.join(tmp, os.path.basename(req["file"]["name"]))
+            with open(path, "w", encoding="utf-8", newline="") as f:
+                f.write(req["file"]["content"])
+        args = [a.replace("{file}", path) if path else a for a in req.get("args", [])]
+        # the same DATABASE_URL (the fixture command's environment) and no terminal: the
+        # progress bar and summary go to stderr, stdout holds the legacy's lines; jobs run on
+        # the command's own in-process worker (a configured broker may have no worker here)
+        env = {k: v for k, v in os.environ.items() if k != "SAMSYN_BROKER_URL"}
+        done = subprocess.run([sys.executable, "-m", "samsyn.cli", req["command"], *args],
+                              capture_output=True, text=True, cwd=tmp, timeout=600, env=env)
+    return {"exit_code": done.returncode, "stdout": done.stdout.strip(),
+            "stderr_tail": "\n".join(done.stderr.strip().splitlines()[-5:])}
+
+
 FIXTURES = {
     "create_user": _create_user,
     "user_info": _user_info,
@@ -190,4 +215,5 @@ FIXTURES = {
     "sql": _sql,
     "password_reset_token": _password_reset_token,
     "mail_outbox": _mail_outbox,
+    "manage": _manage,
 }

@@ -14,10 +14,9 @@ import pytest
 from tests.conftest import REPO, Server
 
 CONTRACT = REPO / "contract"
-# Every case file but management.json (the job CLI, which replaces the manage.py commands,
-# is not built yet).
-CASE_FILES = ["sources", "layers", "projects", "listing", "http_semantics", "cors", "wfs",
-              "schema_docs", "cache_locmem", "auth_jwt", "rest_auth", "registration",
+# Every case file (management.json through the job CLI that replaces the manage.py commands).
+CASE_FILES = ["management", "sources", "layers", "projects", "listing", "http_semantics", "cors",
+              "wfs", "schema_docs", "cache_locmem", "auth_jwt", "rest_auth", "registration",
               "smtp_default"]
 _LAST_LINE = re.compile(r"^(\d+) passed, (\d+) failed$")
 _FORMAT_WARNING = re.compile(r"key order differs|raw JSON bytes differ")
