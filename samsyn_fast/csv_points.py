@@ -26,7 +26,6 @@ import dataclasses
 import itertools
 import json
 import math
-import mmap
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -486,36 +485,25 @@ def read_csv_points(path_or_bytes: PathOrBytes, *, lon: str = "Longitude", lat: 
             the row number.
     """
     delim = _check_args(delimiter)
-    mm = None
     if isinstance(path_or_bytes, (bytes, bytearray, memoryview)):
         data: Any = path_or_bytes
         if isinstance(data, memoryview) and not data.c_contiguous:
             data = data.tobytes()
     else:
+        # A private copy, not an mmap: a file rewritten while it is parsed (an upload still
+        # being written) must not change the bytes between the tokenizer's passes, and a
+        # truncated one must not turn into SIGBUS (MAP_PRIVATE guards against neither).
         with open(path_or_bytes, "rb") as f:
-            size = os.fstat(f.fileno()).st_size
-            if size == 0:
-                data = b""
-            else:
-                flags = mmap.MAP_PRIVATE | getattr(mmap, "MAP_POPULATE", 0)
-                mm = mmap.mmap(f.fileno(), 0, flags=flags, prot=mmap.PROT_READ)
-                data = mm
-    try:
-        if not _is_utf8(encoding):
-            data = bytes(data).decode(encoding).encode("utf-8")
-        end = len(data)
-        start = 3 if bytes(memoryview(data)[:3]) == _BOM else 0
-        layout, pos = _header(data, start, end, delim, True, encoding, lon, lat,  # type: ignore[misc]
-                              skip_bad)
-        block = _parse_span(data, pos, end, layout, delim, True, threads, 0, 1, encoding,
-                            _rows_hint(data, pos, end))
-        return _finish(block, layout, 0)
-    finally:
-        if mm is not None:
-            try:
-                mm.close()
-            except BufferError:   # an exception traceback still holds a view; GC closes it
-                pass
+            data = f.read()
+    if not _is_utf8(encoding):
+        data = bytes(data).decode(encoding).encode("utf-8")
+    end = len(data)
+    start = 3 if bytes(memoryview(data)[:3]) == _BOM else 0
+    layout, pos = _header(data, start, end, delim, True, encoding, lon, lat,  # type: ignore[misc]
+                          skip_bad)
+    block = _parse_span(data, pos, end, layout, delim, True, threads, 0, 1, encoding,
+                        _rows_hint(data, pos, end))
+    return _finish(block, layout, 0)
 
 
 def iter_csv_points(path_or_bytes: PathOrBytes, *, lon: str = "Longitude", lat: str = "Latitude",

@@ -37,7 +37,6 @@ Format decisions (ESRI Shapefile Technical Description, July 1998; dBase III/IV,
 from __future__ import annotations
 
 import codecs
-import mmap
 import os
 import shutil
 import struct
@@ -182,16 +181,22 @@ class Shapefile:
 
 
 class _Blob:
-    """One member file: on disk (mmap for whole reads, pread for chunks) or bytes from a zip."""
+    """One member file: bytes from a zip, or an open file read with pread.
+
+    Whole reads take a private snapshot of the file (`snapshot()`) and parse only that: the
+    kernels check the records in one pass and copy them in a second, so the bytes they walk
+    must not change in between (a file still being uploaded, a shared folder). A shared or
+    private mmap does not give that: it shows later writes to pages not yet copied, and a
+    truncated file turns the access into SIGBUS.
+    """
 
     def __init__(self, name: str, path: str | None = None, data: bytes | None = None,
                  temporary: bool = False) -> None:
         self.name = name
         self.path = path
-        self.data = data
+        self.data: Any = data
         self.temporary = temporary
         self._fd: int | None = None
-        self._mm: mmap.mmap | None = None
         if path is not None:
             self._fd = os.open(path, os.O_RDONLY)
             self.size = os.fstat(self._fd).st_size
@@ -199,40 +204,40 @@ class _Blob:
             assert data is not None
             self.size = len(data)
 
-    def whole(self, populate: bool = True) -> memoryview:
-        """The whole file, zero-copy (mmap on disk)."""
-        if self.data is not None:
-            return memoryview(self.data)
-        if self.size == 0:
-            return memoryview(b"")
-        if self._mm is None:
-            # MAP_POPULATE (whole reads): one kernel call maps every page instead of a fault
-            # per page; a stream maps lazily (only the no-.shx scan maps the .shp at all)
-            assert self._fd is not None
-            if hasattr(mmap, "MAP_SHARED"):
-                flags = mmap.MAP_SHARED | (getattr(mmap, "MAP_POPULATE", 0) if populate else 0)
-                self._mm = mmap.mmap(self._fd, 0, flags=flags, prot=mmap.PROT_READ)
-            else:  # Windows
-                self._mm = mmap.mmap(self._fd, 0, access=mmap.ACCESS_READ)
-        return memoryview(self._mm)
+    def snapshot(self) -> None:
+        """Read the whole file into private memory; later reads see only these bytes."""
+        if self.data is None and self._fd is not None:
+            self.data = _read_private(self._fd, self.size)
+            self.size = len(self.data)
 
-    def read(self, offset: int, n: int, *, stream: bool) -> Any:
-        """Bytes [offset, offset + n) (may be shorter at the end of the file)."""
+    def release(self) -> None:
+        """Drop a snapshot that is not needed any more (its file is still open)."""
+        if self._fd is not None and self.data is not None:
+            self.data = None
+            self.size = 0       # nothing may be read from it any more
+
+    def read(self, offset: int, n: int) -> Any:
+        """Bytes [offset, offset + n) (shorter at the end of the file, or when it shrank)."""
         n = max(0, min(n, self.size - offset))
-        if self.data is not None or not stream:
-            return self.whole()[offset:offset + n]
-        return os.pread(self._fd, n, offset)  # type: ignore[arg-type]
+        if self.data is not None:
+            return memoryview(self.data)[offset:offset + n]
+        assert self._fd is not None
+        return os.pread(self._fd, n, offset)
+
+    def read_exact(self, offset: int, n: int) -> Any:
+        """Bytes [offset, offset + n), or KernelError when the file is shorter than that."""
+        buf = self.read(offset, n)
+        if len(buf) != n:
+            raise _kerr(_TRUNCATED, self.name,
+                        f"file shorter than expected ({offset + len(buf)} of {offset + n} "
+                        f"bytes; changed while being read?)")
+        return buf
 
     def text(self) -> bytes:
-        return bytes(self.read(0, self.size, stream=True))
+        return bytes(self.read(0, self.size))
 
     def close(self) -> None:
-        if self._mm is not None:
-            try:
-                self._mm.close()
-            except BufferError:  # a view is still alive somewhere; the GC closes it later
-                pass
-            self._mm = None
+        self.data = None
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None
@@ -242,6 +247,26 @@ class _Blob:
             except OSError:
                 pass
             self.temporary = False
+
+
+def _read_private(fd: int, size: int) -> np.ndarray:
+    """The first `size` bytes of the file (fewer if it is shorter now) in a private buffer."""
+    buf = np.empty(size, dtype=np.uint8)
+    view = memoryview(buf)
+    got = 0
+    while got < size:
+        n = os.preadv(fd, [view[got:]], got) if hasattr(os, "preadv") else _pread_into(
+            fd, view[got:], got)
+        if n <= 0:
+            break
+        got += n
+    return buf[:got] if got < size else buf
+
+
+def _pread_into(fd: int, view: memoryview, offset: int) -> int:
+    data = os.pread(fd, min(len(view), 1 << 30), offset)
+    view[:len(data)] = data
+    return len(data)
 
 
 def _find_sidecars(path: str, layer: str | None) -> dict[str, _Blob]:
@@ -380,7 +405,7 @@ def _kerr(code: int, where: str, message: str | None = None) -> KernelError:
 
 
 def _parse_dbf_header(blob: _Blob) -> _DbfHeader:
-    head = bytes(blob.read(0, 32, stream=True))
+    head = bytes(blob.read(0, 32))
     if len(head) < 32:
         raise _kerr(_TRUNCATED, blob.name, "DBF header shorter than 32 bytes")
     if head[0] not in _DBF_VERSIONS:
@@ -390,7 +415,7 @@ def _parse_dbf_header(blob: _Blob) -> _DbfHeader:
     if header_len < 33 or reclen < 1:
         raise _kerr(_BAD_LENGTH, blob.name,
                     f"invalid DBF header length {header_len} / record length {reclen}")
-    desc = bytes(blob.read(32, header_len - 32, stream=True))
+    desc = bytes(blob.read(32, header_len - 32))
     if len(desc) < header_len - 32:
         raise _kerr(_TRUNCATED, blob.name, "DBF header truncated")
     fields: list[DbfField] = []
@@ -454,10 +479,14 @@ class _Reader:
         self.shp = b.get(".shp") if need_shp else None
         if need_shp and self.shp is None:
             raise FileNotFoundError(f"{self.path}: no .shp found")
-        self.shx = b.get(".shx")
+        self.shx = b.get(".shx") if need_shp else None
         self.dbf = b.get(".dbf")
         if not need_shp and self.dbf is None:
             raise FileNotFoundError(f"{self.path}: no .dbf found")
+        if not self.stream:
+            for blob in (self.shp, self.shx, self.dbf):
+                if blob is not None:
+                    blob.snapshot()
         self.dbh = _parse_dbf_header(self.dbf) if self.dbf is not None else None
         # .shp header and record index
         self.n_shapes: int | None = 0
@@ -467,7 +496,7 @@ class _Reader:
         self._scan_pos, self._scan_next = 100, 0
         if self.shp is not None:
             st, self.shape_type, _, _ = _shapefile.read_header(
-                np.frombuffer(bytes(self.shp.read(0, 100, stream=True)), dtype=np.uint8))
+                np.frombuffer(bytes(self.shp.read(0, 100)), dtype=np.uint8))
             if st:
                 raise _kerr(st, self.shp.name)
             if self.shape_type not in _shapefile.SHAPE_TYPES:
@@ -475,7 +504,7 @@ class _Reader:
                             f"unknown shape type {self.shape_type}")
             if self.shx is not None:
                 st, _, _, _ = _shapefile.read_header(
-                    np.frombuffer(bytes(self.shx.read(0, 100, stream=True)), dtype=np.uint8))
+                    np.frombuffer(bytes(self.shx.read(0, 100)), dtype=np.uint8))
                 if st:
                     raise _kerr(st, self.shx.name)
                 if (self.shx.size - 100) % 8:
@@ -489,12 +518,7 @@ class _Reader:
                 self.n_shapes = None
             else:
                 # No .shx: walk the record headers once (16 bytes per record kept).
-                with self.shp.whole(populate=not self.stream) as view:
-                    st, bad, self._offsets, self._lengths, _ = _shapefile.index_by_scan(
-                        np.frombuffer(view, dtype=np.uint8))
-                if st:
-                    raise _kerr(st, f"{self.shp.name}, record {bad + 1}",
-                                "while scanning the .shp without a .shx")
+                self._offsets, self._lengths = self._scan_all()
                 self.n_shapes = len(self._offsets)
         if (self.dbh is not None and self.shp is not None and self.n_shapes is not None
                 and self.dbh.n != self.n_shapes):
@@ -559,7 +583,7 @@ class _Reader:
             step = max(1, min(self.chunk_records, (8 << 20) // h.reclen))
             for start in range(0, h.n if idx else 0, step):
                 m = min(step, h.n - start)
-                chunk = self.dbf.read(h.header_len + start * h.reclen, m * h.reclen, stream=True)
+                chunk = self.dbf.read_exact(h.header_len + start * h.reclen, m * h.reclen)
                 if not _dbf.all_utf8(np.frombuffer(chunk, dtype=np.uint8), h.reclen, m,
                                      offs, sizes):
                     return "iso8859-1", False
@@ -580,7 +604,7 @@ class _Reader:
         if self._sequential:
             return self._index_walk(start, stop)
         assert self.shx is not None and self.shp is not None
-        entries = self.shx.read(100 + 8 * start, 8 * (stop - start), stream=self.stream)
+        entries = self.shx.read_exact(100 + 8 * start, 8 * (stop - start))
         st, bad, offs, lens = _shapefile.index_from_shx(
             np.frombuffer(entries, dtype=np.uint8), self.shp.size)
         del entries
@@ -588,6 +612,47 @@ class _Reader:
             raise _kerr(st, f"{self.shx.name}, record {start + bad + 1}",
                         "index entry points outside the .shp" if st == _BAD_INDEX else None)
         return offs, lens
+
+    def _scan_all(self) -> tuple[np.ndarray, np.ndarray]:
+        """Index of every record of a .shp without .shx: the snapshot of a whole read, or
+        pread blocks of a stream (its .shp is never held whole)."""
+        shp = self.shp
+        assert shp is not None
+        if shp.data is not None:
+            st, bad, offs, lens, _ = _shapefile.index_by_scan(
+                np.frombuffer(shp.read(0, shp.size), dtype=np.uint8))
+            if st:
+                raise _kerr(st, f"{shp.name}, record {bad + 1}",
+                            "while scanning the .shp without a .shx")
+            return offs, lens
+        if shp.size < 100:
+            raise _kerr(_TRUNCATED, shp.name)
+        pos, size, block = 100, shp.size, 8 << 20
+        parts_o: list[np.ndarray] = []
+        parts_l: list[np.ndarray] = []
+        count = 0
+        while pos < size:
+            want = min(block, size - pos)
+            chunk = shp.read(pos, want)
+            eof = len(chunk) < want or pos + len(chunk) >= size
+            st, bad, offs, lens, end = _shapefile.index_by_scan(
+                np.frombuffer(chunk, dtype=np.uint8), pos, pos, -1, not eof)
+            del chunk
+            if st:
+                raise _kerr(st, f"{shp.name}, record {count + bad + 1}",
+                            "while scanning the .shp without a .shx")
+            if len(offs):
+                parts_o.append(offs)
+                parts_l.append(lens)
+                count += len(offs)
+            if eof:
+                break
+            if end == pos:
+                block *= 2          # one record larger than the block
+            pos = end
+        if not parts_o:
+            return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
+        return np.concatenate(parts_o), np.concatenate(parts_l)
 
     def _index_walk(self, start: int, stop: int) -> tuple[np.ndarray, np.ndarray]:
         """Index of records [start, stop) of a .shp without .shx, read right after the previous
@@ -600,8 +665,9 @@ class _Reader:
         end = pos
         block = max(1 << 16, want * max(12, (size - 100) // max(self.n, 1)) + 64)
         while want:
-            chunk = shp.read(pos, min(block, size - pos), stream=True)
-            eof = pos + len(chunk) >= size
+            ask = min(block, size - pos)
+            chunk = shp.read(pos, ask)
+            eof = len(chunk) < ask or pos + len(chunk) >= size     # short: the file shrank
             st, bad, offs, lens, end = _shapefile.index_by_scan(
                 np.frombuffer(chunk, dtype=np.uint8), pos, pos, want, not eof)
             del chunk
@@ -617,7 +683,7 @@ class _Reader:
         self._scan_pos, self._scan_next = end, stop
         if stop == self.n and end < size:
             # bytes after the last record the DBF knows: a cut record header, or more shapes
-            tail = shp.read(end, min(size - end, 1 << 20), stream=True)
+            tail = shp.read(end, min(size - end, 1 << 20))
             st, bad, _, _, _ = _shapefile.index_by_scan(
                 np.frombuffer(tail, dtype=np.uint8), end, end, 1, end + len(tail) < size)
             if st:
@@ -634,8 +700,8 @@ class _Reader:
         nulls: dict[str, np.ndarray] = {}
         if self.dbh is not None:
             h = self.dbh
-            dbuf = self.dbf.read(h.header_len + start * h.reclen, (stop - start) * h.reclen,
-                                 stream=self.stream)
+            dbuf = self.dbf.read_exact(h.header_len + start * h.reclen,
+                                       (stop - start) * h.reclen)
             darr = np.frombuffer(dbuf, dtype=np.uint8)
             deleted = _dbf.deleted_flags(darr, h.reclen, stop - start)
             if deleted.any():
@@ -645,6 +711,8 @@ class _Reader:
                               else np.arange(stop - start, dtype=np.int64)) + (start + 1)
             self._read_columns(darr, keep, stop - start, record_numbers, columns, nulls)
             del darr, dbuf
+            if not self.stream:
+                self.dbf.release()      # decoded: free the snapshot before the shapes
         else:
             record_numbers = np.arange(start + 1, stop + 1, dtype=np.int64)
         if self.shp is None:
@@ -668,7 +736,7 @@ class _Reader:
             lo = hi = 100
         if hi > self.shp.size:
             raise _kerr(_TRUNCATED, self.shp.name)
-        buf = self.shp.read(lo, hi - lo, stream=self.stream)
+        buf = self.shp.read_exact(lo, hi - lo)
         st, bad, res = _shapefile.parse_shapes(np.frombuffer(buf, dtype=np.uint8), lo,
                                                np.ascontiguousarray(offs),
                                                np.ascontiguousarray(lens), self.shape_type)
@@ -757,7 +825,7 @@ class _Reader:
         assert h is not None
         values: list[str | None] = []
         memo = self.memo
-        mem = bytes(memo.read(0, memo.size, stream=True)) if memo is not None else b""
+        mem = bytes(memo.read(0, memo.size)) if memo is not None else b""
         fpt = memo is not None and memo.name.lower().endswith(".fpt")
         if fpt:
             block = struct.unpack(">H", mem[6:8])[0] if len(mem) >= 8 else 0
