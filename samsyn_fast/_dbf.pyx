@@ -13,7 +13,7 @@ from libc.math cimport NAN
 from libc.stdint cimport INT64_MIN, int32_t, int64_t, uint8_t, uint64_t
 from libc.stdlib cimport strtod
 from libc.stdlib cimport free, malloc
-from libc.string cimport memcpy
+from libc.string cimport memchr, memcpy
 
 from samsyn_fast._status cimport Status
 
@@ -216,9 +216,12 @@ cdef inline int64_t _utf8_len(const uint8_t* s, int64_t n) noexcept nogil:
 
 
 cdef inline void _trim_text(const uint8_t* f, int64_t size, int64_t* e) noexcept nogil:
-    # C values are padded with blanks (or NULs): strip them on the right, as pyshp and GDAL.
-    cdef int64_t k = size
-    while k > 0 and (f[k - 1] == 32 or f[k - 1] == 0):
+    # A C value ends at its first NUL, as GDAL reads it (a C string; the legacy read shapefiles
+    # with geopandas over GDAL, and PostgreSQL text cannot hold a NUL), and is padded with
+    # blanks: strip them on the right, as pyshp and GDAL.
+    cdef const uint8_t* nul = <const uint8_t*>memchr(f, 0, size)
+    cdef int64_t k = size if nul == NULL else nul - f
+    while k > 0 and f[k - 1] == 32:
         k -= 1
     e[0] = k
 

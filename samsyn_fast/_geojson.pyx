@@ -13,7 +13,7 @@ from libc.string cimport memcpy
 
 from samsyn_fast._status cimport Status
 from samsyn_fast._csv cimport (parse_decimal, locale_t, newlocale, LC_ALL_MASK, mem_resize,
-                               mem_free, mem_capacity, samsyn_pool_set_limit)
+                               mem_free, mem_capacity, samsyn_pool_set_limit, utf8_invalid_at)
 
 import numpy as np
 
@@ -40,6 +40,9 @@ cpdef enum Problem:
     PROBLEM_NONFINITE = 4
     PROBLEM_MISSING = 5      # no coordinates member
     PROBLEM_TRAILING = 6
+    PROBLEM_INVALID_UTF8 = 7     # text (properties) that is not UTF-8
+    PROBLEM_NUL_ESCAPE = 8       # \u0000: PostgreSQL text and jsonb cannot hold it
+    PROBLEM_LONE_SURROGATE = 9   # \uD800-\uDFFF not in a high + low pair: jsonb rejects it
 
 
 cdef struct Arr:
@@ -488,3 +491,111 @@ cdef void free_families(Family* fams) noexcept:
         mem_free(f.poly.data, f.poly.cap)
         mem_free(f.feature.data, f.feature.cap)
         mem_free(f.null.data, f.null.cap)
+
+
+cdef inline int _hex4(const unsigned char* p) noexcept nogil:
+    """The value of four hex digits, or -1."""
+    cdef int v = 0, i, c
+    for i in range(4):
+        c = p[i]
+        if 48 <= c <= 57:
+            c -= 48
+        elif 97 <= c <= 102:
+            c -= 87
+        elif 65 <= c <= 70:
+            c -= 55
+        else:
+            return -1
+        v = v * 16 + c
+    return v
+
+
+cdef int _text_problem(const unsigned char* s, Py_ssize_t n, Py_ssize_t* at) noexcept nogil:
+    """What PostgreSQL's jsonb input would refuse in s[0:n] (valid JSON): bytes that are not
+    UTF-8, a \\u0000 escape, a surrogate escape outside a high + low pair. 0 when none."""
+    cdef Py_ssize_t i = utf8_invalid_at(s, n)
+    cdef int u, lo
+    if i >= 0:
+        at[0] = i
+        return PROBLEM_INVALID_UTF8
+    i = 0
+    while i < n:
+        if s[i] != 92:          # a backslash only ever starts an escape in valid JSON
+            i += 1
+            continue
+        if i + 1 < n and s[i + 1] == 117 and i + 6 <= n:    # \uXXXX
+            u = _hex4(s + i + 2)
+            if u == 0:
+                at[0] = i
+                return PROBLEM_NUL_ESCAPE
+            if 0xDC00 <= u <= 0xDFFF:
+                at[0] = i
+                return PROBLEM_LONE_SURROGATE
+            if 0xD800 <= u <= 0xDBFF:
+                lo = _hex4(s + i + 8) if (i + 12 <= n and s[i + 6] == 92
+                                          and s[i + 7] == 117) else -1
+                if not (0xDC00 <= lo <= 0xDFFF):
+                    at[0] = i
+                    return PROBLEM_LONE_SURROGATE
+                i += 12
+                continue
+            i += 6
+        else:
+            i += 2
+    return 0
+
+
+def check_text(list members):
+    """Find the first member PostgreSQL could not store as jsonb / text.
+
+    Args:
+        members: bytes-like JSON texts (msgspec.Raw of each feature's properties).
+
+    Returns:
+        (index, problem, byte offset): index -1 when every member is storable.
+    """
+    cdef Py_ssize_t n = len(members), i, found = -1, at = 0
+    cdef int problem = 0
+    cdef Py_buffer* bufs = <Py_buffer*>calloc(max(n, 1), sizeof(Py_buffer))
+    cdef Py_ssize_t got = 0
+    if bufs == NULL:
+        raise MemoryError()
+    try:
+        for i in range(n):
+            PyObject_GetBuffer(members[i], &bufs[i], PyBUF_SIMPLE)
+            got = i + 1
+        with nogil:
+            for i in range(n):
+                problem = _text_problem(<const unsigned char*>bufs[i].buf, bufs[i].len, &at)
+                if problem:
+                    found = i
+                    break
+        return found, problem, at
+    finally:
+        for i in range(got):
+            PyBuffer_Release(&bufs[i])
+        free(bufs)
+
+
+def deepest(const uint8_t[::1] doc):
+    """(depth, offset) of the first place the JSON text doc reaches its deepest nesting of
+    arrays and objects (strings skipped), so a decoder's depth limit can be reported."""
+    cdef Py_ssize_t n = doc.shape[0], i = 0, pos = 0
+    cdef int64_t depth = 0, best = 0
+    cdef uint8_t c
+    with nogil:
+        while i < n:
+            c = doc[i]
+            if c == 34:                         # a string: skip it, escapes included
+                i += 1
+                while i < n and doc[i] != 34:
+                    i += 2 if doc[i] == 92 else 1
+            elif c == 91 or c == 123:
+                depth += 1
+                if depth > best:
+                    best = depth
+                    pos = i
+            elif c == 93 or c == 125:
+                depth -= 1
+            i += 1
+    return best, pos

@@ -79,7 +79,16 @@ _PROBLEMS = {
     _geojson.Problem.PROBLEM_MISSING: "geometry has no 'coordinates'",
     _geojson.Problem.PROBLEM_TRAILING: "unexpected data after the coordinates",
 }
+_TEXT_PROBLEMS = {
+    _geojson.Problem.PROBLEM_INVALID_UTF8: "'properties' is not valid UTF-8",
+    _geojson.Problem.PROBLEM_NUL_ESCAPE:
+        "'properties' holds \\u0000, which PostgreSQL cannot store in text or jsonb",
+    _geojson.Problem.PROBLEM_LONE_SURROGATE:
+        "'properties' holds a \\uD800-\\uDFFF escape outside a surrogate pair, which "
+        "PostgreSQL cannot store in jsonb",
+}
 _STATUS_BAD_SHAPE_TYPE = 5
+_STATUS_BAD_TEXT = 9
 _STATUS_BAD_RECORD = 10
 
 
@@ -150,8 +159,10 @@ def read_geojson(path_or_bytes: PathOrBytes) -> GeoJsonData:
         GeoJsonData (see the module docstring for how mixed types are laid out).
 
     Raises:
-        KernelError: (a ValueError) malformed JSON, wrong member types, unsupported
-            GeometryCollection, bad coordinates; the message names the feature index.
+        KernelError: (a ValueError) malformed JSON, nesting deeper than the decoder's limit,
+            wrong member types, unsupported GeometryCollection, bad coordinates, properties
+            that PostgreSQL's jsonb would refuse (not UTF-8, \\u0000, lone surrogates); the
+            message names the feature index (or the line and column).
     """
     data = _load(path_or_bytes)
     if bytes(memoryview(data)[:3]) == b"\xef\xbb\xbf":
@@ -162,18 +173,13 @@ def read_geojson(path_or_bytes: PathOrBytes) -> GeoJsonData:
         raise KernelError(_STATUS_BAD_RECORD, f"not a GeoJSON FeatureCollection: {e}",
                           "geojson") from None
     except msgspec.DecodeError as e:
-        msg = str(e)
-        where = "geojson"
-        if "(byte " in msg:
-            try:
-                pos = int(msg.rsplit("(byte ", 1)[1].rstrip(")"))
-                where = f"geojson {_line_col(data, pos)}"
-                k = len(_FEATURE_TAG.findall(bytes(memoryview(data)[:pos])))
-                if k:
-                    where += f" (in or after feature {k - 1})"
-            except ValueError:
-                pass
-        raise KernelError(_STATUS_BAD_RECORD, msg, where) from None
+        raise _decode_error(data, str(e)) from None
+    except RecursionError:
+        # msgspec's depth limit is the interpreter's recursion limit minus the caller's stack
+        depth, pos = _geojson.deepest(np.frombuffer(data, dtype=np.uint8))
+        raise KernelError(_STATUS_BAD_RECORD,
+                          f"JSON nested {depth} levels deep, deeper than can be decoded",
+                          _where(data, pos)) from None
     features = fc.features
     n = len(features)
     codes = np.zeros(n, dtype=np.uint8)
@@ -199,6 +205,11 @@ def read_geojson(path_or_bytes: PathOrBytes) -> GeoJsonData:
         if first != 123 and bytes(feat.properties) != b"null":   # '{'
             raise KernelError(_STATUS_BAD_RECORD, "'properties' must be an object or null",
                               f"geojson feature {i}")
+    properties = [f.properties for f in features]
+    # msgspec keeps Raw members as they are: check here what the jsonb column would refuse
+    bad, problem, _ = _geojson.check_text(properties)
+    if bad >= 0:
+        raise KernelError(_STATUS_BAD_TEXT, _TEXT_PROBLEMS[problem], f"geojson feature {bad}")
     families, status, failed, problem, offset = _geojson.flatten(
         coords, codes, max(null_family, 0))
     if status:
@@ -217,8 +228,33 @@ def read_geojson(path_or_bytes: PathOrBytes) -> GeoJsonData:
             gtype, np.ascontiguousarray(out["coords"]), out["z"], out["geom_offsets"],
             out["ring_offsets"], out["polygon_offsets"], out["null"])
         index[gtype] = out["feature"]
-    return GeoJsonData(geometries, index, types, [f.properties for f in features],
-                       [f.id for f in features], _crs_name(fc.crs))
+    return GeoJsonData(geometries, index, types, properties, [f.id for f in features],
+                       _crs_name(fc.crs))
+
+
+def _where(data: Any, pos: int) -> str:
+    """'geojson line L, column C (in or after feature K)' for a byte offset of the document."""
+    where = f"geojson {_line_col(data, pos)}"
+    k = len(_FEATURE_TAG.findall(bytes(memoryview(data)[:pos])))
+    if k:
+        where += f" (in or after feature {k - 1})"
+    return where
+
+
+def _decode_error(data: Any, msg: str) -> KernelError:
+    if "(byte " in msg:
+        try:
+            return KernelError(_STATUS_BAD_RECORD, msg,
+                               _where(data, int(msg.rsplit("(byte ", 1)[1].rstrip(")"))))
+        except ValueError:
+            pass
+    # msgspec gives no position for some text errors (a lone high surrogate escape reads as
+    # "Input data was truncated"): look for the text problem ourselves
+    bad, problem, pos = _geojson.check_text([data])
+    if bad == 0:
+        return KernelError(_STATUS_BAD_TEXT, _TEXT_PROBLEMS[problem].replace(
+            "'properties'", "the document"), _where(data, pos))
+    return KernelError(_STATUS_BAD_RECORD, msg, "geojson")
 
 
 def _crs_name(raw: msgspec.Raw) -> str | None:
@@ -229,6 +265,11 @@ def _crs_name(raw: msgspec.Raw) -> str | None:
         name = crs.properties.get("name") if crs.type == "name" else None
     except msgspec.ValidationError:
         name = None
+    except msgspec.DecodeError as e:       # Raw members are not checked for UTF-8
+        raise KernelError(_STATUS_BAD_TEXT, f"'crs': {e}", "geojson") from None
+    except RecursionError:
+        raise KernelError(_STATUS_BAD_RECORD, "'crs' nested deeper than can be decoded",
+                          "geojson") from None
     if not isinstance(name, str):
         raise KernelError(_STATUS_BAD_RECORD, "unsupported 'crs' member (only named CRSs)",
                           "geojson")

@@ -865,6 +865,7 @@ class _Reader:
             else:                                            # dBase III: ends at 0x1A
                 end = mem.find(b"\x1a", pos)
                 body = mem[pos:end if end >= 0 else len(mem)]
+            body = body.split(b"\x00", 1)[0]     # as C-string readers do (and text cannot hold NUL)
             try:
                 values.append(body.decode(self.encoding))
             except UnicodeDecodeError:

@@ -7,7 +7,7 @@ import os
 from collections.abc import Iterator
 
 import numpy as np
-from samsyn_fast import GeometryBuffers, iter_csv_points
+from samsyn_fast import GeometryBuffers, StringColumn, iter_csv_points
 
 from samsyn.errors import ImportFailed
 from samsyn.imports.copy import Rows
@@ -67,19 +67,40 @@ def chunks(options: ImportOptions, result: ImportResult) -> Iterator[Rows | None
         if len(pts) == 0:
             yield None
             continue
+        # What PostgreSQL cannot store (a NUL in a value) and what reprojection could not
+        # place are bad rows like the legacy's empty latitude: skipped with their reason, or
+        # the end of a --strict import. Never a COPY that fails half way.
+        reasons = {"a value holds a NUL character, which PostgreSQL cannot store":
+                   rows_with_nul(pts.columns, len(pts))}
         geom = to_wgs84(_points(pts.coords), crs, None)
         if crs is not None:
-            finite = np.isfinite(geom.coords).all(axis=1)
-            if not finite.all():
-                bad = np.flatnonzero(~finite)
-                if options.strict:
-                    raise ImportFailed(f"{options.path}: row {int(pts.row_numbers[bad[0]])}: "
-                                       f"coordinate not finite after reprojection")
-                result.skip(pts.row_numbers[bad], ["coordinate not finite after reprojection"]
-                            * min(len(bad), 100))
-                geom = take(geom, finite)
-                meta_col = pts.metadata_json(jsonb=True).take(finite)
-                yield Rows(geom, (meta_col.offsets, meta_col.data))
+            reasons["coordinate not finite after reprojection"] = \
+                ~np.isfinite(geom.coords).all(axis=1)
+        drop = np.zeros(len(pts), dtype=bool)
+        for reason, bad in reasons.items():
+            bad &= ~drop
+            if not bad.any():
                 continue
+            rows = pts.row_numbers[bad]
+            if options.strict:
+                raise ImportFailed(f"{options.path}: row {int(rows[0])}: {reason}")
+            result.skip(rows, [reason] * min(len(rows), 100))
+            drop |= bad
         meta = pts.metadata_json(jsonb=True)
+        if drop.any():
+            geom, meta = take(geom, ~drop), meta.take(~drop)
         yield Rows(geom, (meta.offsets, meta.data))
+
+
+def rows_with_nul(columns: dict[str, StringColumn], n: int) -> np.ndarray:
+    """(n,) bool: rows where any text column holds a NUL byte (one vector pass per piece)."""
+    bad = np.zeros(n, dtype=bool)
+    for col in columns.values():
+        base = 0
+        for offsets, data in col.pieces:
+            rows = len(offsets) - 1
+            hits = np.flatnonzero(data[offsets[0]:offsets[-1]] == 0)
+            if len(hits):
+                bad[base + np.searchsorted(offsets, hits + offsets[0], side="right") - 1] = True
+            base += rows
+    return bad

@@ -368,3 +368,68 @@ def test_crs_is_never_guessed(conn: psycopg.Connection, tmp_path: Path) -> None:
         row = conn.execute("SELECT ST_XMin(ST_Extent(geom)), ST_YMax(ST_Extent(geom)) "
                            "FROM core_geometry WHERE source_id = %s", (res.source_pk,)).fetchone()
     assert row is not None and -77 < row[0] < -75 and 42 < row[1] < 44   # central New York
+
+
+@pytest.mark.parametrize("props, problem", [
+    (b'{"name":"a\\u0000b"}', r"feature 1: 'properties' holds \\u0000"),
+    (b'{"name":"caf\xe9"}', r"feature 1: 'properties' is not valid UTF-8"),
+    (b'{"name":' + b"[" * 3000 + b"]" * 3000 + b"}", r"feature 1\): JSON nested \d+ levels"),
+])
+def test_geojson_text_postgres_refuses_fails_before_any_row(
+        conn: psycopg.Connection, tmp_path: Path, props: bytes, problem: str) -> None:
+    path = tmp_path / "bad.geojson"
+    path.write_bytes(b'{"type":"FeatureCollection","features":['
+                     b'{"type":"Feature","geometry":{"type":"Point","coordinates":[1,2]},'
+                     b'"properties":{"name":"ok"}},'
+                     b'{"type":"Feature","geometry":{"type":"Point","coordinates":[3,4]},'
+                     b'"properties":' + props + b"}]}")
+    before = counts(conn)
+    with pytest.raises(ImportFailed, match=problem) as err:
+        run_import(conn, ImportOptions(format="geojson", path=str(path), sid="bad-text"))
+    assert "Traceback" not in str(err.value) and "psycopg" not in str(err.value)
+    assert counts(conn) == before
+
+
+def test_geojson_unicode_properties_round_trip_through_jsonb(conn: psycopg.Connection,
+                                                             tmp_path: Path) -> None:
+    props = {"name": "caf\u00e9 \U0001F600", "\u65e5": ["\\u0000 is text here", None, 1.5]}
+    path = tmp_path / "ok.geojson"
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "geometry": {"type": "Point", "coordinates": [1, 2]},
+         "properties": props}]}, ensure_ascii=True))
+    res = run_import(conn, ImportOptions(format="geojson", path=str(path), sid="unicode"))
+    assert [m for _, m, _ in stored(conn, res.source_pk)] == [props]
+
+
+NUL_REASON = "a value holds a NUL character, which PostgreSQL cannot store"
+
+
+def test_csv_nul_in_a_value_is_a_skipped_row(conn: psycopg.Connection, tmp_path: Path) -> None:
+    # PostgreSQL text and jsonb cannot hold NUL: the row is skipped with its reason (or ends a
+    # --strict import), never a COPY that fails on "unsupported Unicode escape sequence"
+    path = tmp_path / "nul.csv"
+    path.write_bytes(b"Longitude,Latitude,Name,Note\n1,2,a,x\n3,4,b\x00c,y\n5,6,d,\x00\n"
+                     b"7,8,e,z\n")
+    res = run_import(conn, ImportOptions(format="csv", path=str(path), chunk_size=2))
+    assert (res.total, res.loaded, res.skipped) == (4, 2, 2)
+    assert res.skipped_rows == [(2, NUL_REASON), (3, NUL_REASON)]
+    assert [m["Name"] for _, m, _ in stored(conn, res.source_pk)] == ["a", "e"]
+    before = counts(conn)
+    with pytest.raises(ImportFailed) as err:
+        run_import(conn, ImportOptions(format="csv", path=str(path), sid="nul", strict=True))
+    assert str(err.value) == f"{path}: row 2: {NUL_REASON}"
+    assert counts(conn) == before
+
+
+def test_dbf_text_ends_at_its_first_nul_as_gdal_reads_it(conn: psycopg.Connection,
+                                                          tmp_path: Path) -> None:
+    w = pyshp.Writer(str(tmp_path / "nul"), shapeType=pyshp.POINT)
+    w.field("name", "C", 10)
+    for i, value in enumerate(["a\x00b", "\x00xy", "plain"]):
+        w.point(i, i)
+        w.record(value)
+    w.close()
+    path = tmp_path / "nul.shp"
+    res = run_import(conn, ImportOptions(format="shapefile", path=str(path)))
+    got = [m["name"] for _, m, _ in stored(conn, res.source_pk)]
+    assert got == [a["name"] for _, a in reference(path)] == ["a", None, "plain"]

@@ -21,6 +21,12 @@ PROMOTE = {"Point": None, "MultiPoint": None, "LineString": shapely.multilinestr
            "MultiLineString": None, "Polygon": shapely.multipolygons, "MultiPolygon": None}
 
 
+# What PostgreSQL text/jsonb can hold (no NUL; lone surrogates cannot be encoded anyway):
+# the reader refuses the rest, tested below.
+STORABLE_TEXT = st.text(st.characters(blacklist_characters="\x00",
+                                      blacklist_categories=("Cs",)), max_size=5)
+
+
 def to_shapely(buf: GeometryBuffers) -> list:
     """Rebuild shapely geometries from the ragged buffers (None for null rows), one by one
     (shapely.from_ragged_array trips over all-empty inputs)."""
@@ -171,7 +177,7 @@ def collections(draw):
     for _ in range(draw(st.integers(0, 8))):
         f = {"type": "Feature", "geometry": draw(geometry(dim)),
              "properties": draw(st.one_of(st.none(), st.dictionaries(
-                 st.text(max_size=5), st.one_of(st.integers(), st.text(max_size=5),
+                 STORABLE_TEXT, st.one_of(st.integers(), STORABLE_TEXT,
                                                 st.booleans(), st.none()), max_size=3)))}
         ident = draw(st.one_of(st.none(), st.integers(-5, 5), st.text(max_size=3)))
         if ident is not None:
@@ -335,3 +341,106 @@ def test_crs_member_bom_and_properties_type():
     with pytest.raises(KernelError, match=r"\$\.features\[0\]\.id"):
         read_geojson(b'{"type":"FeatureCollection","features":[{"type":"Feature",'
                      b'"geometry":null,"properties":{},"id":true}]}')
+
+
+def _doc(props: bytes = b"{}", geom: bytes = b'{"type":"Point","coordinates":[1,2]}',
+         crs: bytes | None = None, extra: bytes = b"") -> bytes:
+    """Two features (the second one carries the given members), written by hand so that bytes
+    json.dumps would never write (invalid UTF-8, raw escapes) can be placed."""
+    good = b'{"type":"Feature","geometry":{"type":"Point","coordinates":[0,0]},"properties":{}}'
+    second = b'{"type":"Feature","geometry":' + geom + b',"properties":' + props + extra + b"}"
+    head = b'{"type":"FeatureCollection",' + (b'"crs":' + crs + b"," if crs else b"")
+    return head + b'"features":[' + good + b"," + second + b"]}"
+
+
+def _nest(depth: int) -> bytes:
+    return b"[" * depth + b"]" * depth
+
+
+@pytest.mark.parametrize("depth", [1000, 5000, 100_000])
+@pytest.mark.parametrize("where", ["properties", "coordinates", "extra member", "crs"])
+def test_deep_nesting_is_a_kernel_error_naming_the_place(where, depth):
+    # msgspec raises RecursionError past the interpreter's limit (~1000 levels): never let it out
+    doc = {"properties": lambda: _doc(props=b'{"a":' + _nest(depth) + b"}"),
+           "coordinates": lambda: _doc(geom=b'{"type":"Point","coordinates":' + _nest(depth)
+                                       + b"}"),
+           "extra member": lambda: _doc(extra=b',"foo":' + _nest(depth)),
+           "crs": lambda: _doc(crs=b'{"type":"name","properties":{"name":' + _nest(depth)
+                               + b"}}")}[where]()
+    with pytest.raises(KernelError, match=r"JSON nested (\d+) levels deep") as err:
+        read_geojson(doc)
+    assert depth < int(str(err.value).split("nested ")[1].split()[0]) <= depth + 4
+    if where != "crs":
+        assert "(in or after feature 1)" in str(err.value)
+
+
+def test_moderate_nesting_in_properties_is_kept():
+    data = read_geojson(_doc(props=b'{"a":' + _nest(200) + b"}"))
+    assert json.loads(bytes(data.properties[1]))["a"] == json.loads(_nest(200))
+
+
+@pytest.mark.parametrize("props, problem", [
+    (b'{"a":"x\xff"}', "is not valid UTF-8"),
+    (b'{"\xc3":"x"}', "is not valid UTF-8"),                     # a cut sequence in a key
+    (b'{"a":"\xed\xa0\x80"}', "is not valid UTF-8"),             # an encoded surrogate
+    (b'{"a":"\xc0\xaf"}', "is not valid UTF-8"),                 # an overlong
+    (b'{"a":"x\\u0000"}', r"\\u0000, which PostgreSQL cannot store"),
+    (b'{"a":{"b":["\\u0000"]}}', r"\\u0000, which PostgreSQL cannot store"),
+    (b'{"a":"\\udc00"}', "surrogate pair"),           # msgspec itself refuses some of these
+    (b'{"a":"\\ud800"}', "outside a surrogate pair"),
+    (b'{"a":"\\ud800\\u0041"}', "surrogate pair"),
+])
+def test_properties_postgres_would_refuse_name_the_feature(props, problem):
+    with pytest.raises(KernelError, match=rf"feature 1\)?: .*{problem}"):
+        read_geojson(_doc(props=props))
+
+
+@pytest.mark.parametrize("props", [
+    b'{"a":"\\\\u0000"}',                 # an escaped backslash, then the text u0000
+    b'{"a":"\\ud83d\\ude00 caf\xc3\xa9 \\u00e9"}',
+    b'{"\xe6\x97\xa5":"\xf0\x9f\x98\x80"}',
+])
+def test_storable_text_passes_through_unchanged(props):
+    data = read_geojson(_doc(props=props))
+    assert bytes(data.properties[1]) == props
+
+
+def test_crs_that_is_not_utf8_is_a_kernel_error():
+    with pytest.raises(KernelError, match=r"'crs': Invalid UTF-8"):
+        read_geojson(_doc(crs=b'{"type":"name","properties":{"name":"EPSG:\xff"}}'))
+
+
+_SPLICES = [b"\xff", b"\xc3", b"\xed\xa0\x80", b"\\u0000", b"\\ud800", b"\\udc00", b"\\",
+            b'"', b"[", b"]", b"{", b"}", b",", b":", b"\x00", b"1e999", b"-", b"[" * 3000]
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(cuts=st.lists(st.tuples(st.integers(0, 10_000), st.sampled_from(_SPLICES),
+                               st.integers(0, 3)), min_size=1, max_size=4))
+def test_mutated_documents_give_a_result_or_a_kernel_error(cuts):
+    # Splice bytes into a valid document (replacing 0-3 bytes): whatever comes out is a
+    # KernelError, or a result whose properties PostgreSQL's jsonb can store.
+    doc = bytearray(_doc(props=b'{"name":"caf\xc3\xa9","n":[1,{"b":"\\u00e9"}],"k":null}',
+                         crs=b'{"type":"name","properties":{"name":"EPSG:4326"}}'))
+    for at, splice, drop in cuts:
+        at %= len(doc) + 1
+        doc[at:at + drop] = splice
+    try:
+        data = read_geojson(bytes(doc))
+    except KernelError:
+        return
+    for raw in data.properties:
+        text = bytes(raw).decode("utf-8")          # strict: no invalid bytes
+
+        def walk(v):
+            if isinstance(v, str):
+                assert "\x00" not in v
+                v.encode("utf-8")                  # no lone surrogates
+            elif isinstance(v, dict):
+                for k, x in v.items():
+                    walk(k)
+                    walk(x)
+            elif isinstance(v, list):
+                for x in v:
+                    walk(x)
+        walk(json.loads(text))
