@@ -15,6 +15,7 @@ from samsyn.api.front import Front
 from samsyn.domain.accounts import routes as accounts_routes
 from samsyn.domain.docs import routes as docs_routes
 from samsyn.domain.geometries import routes as geometries_routes
+from samsyn.domain.jobs import routes as jobs_routes
 from samsyn.domain.layers import routes as layers_routes
 from samsyn.domain.projects import routes as projects_routes
 from samsyn.domain.sources import routes as sources_routes
@@ -71,6 +72,8 @@ ROUTES = [
     projects_routes.project_list,
     projects_routes.project_detail,
     geometries_routes.geometry_api,
+    jobs_routes.job_list,
+    jobs_routes.job_detail,
     accounts_routes.user_profile,
     accounts_routes.rest_auth_login,
     accounts_routes.rest_auth_logout,

@@ -25,16 +25,17 @@ from samsyn.settings import get_settings
 
 @dataclass(frozen=True)
 class Resource:
-    """The service functions behind one legacy model's list and detail views."""
+    """The service functions behind one model's list and detail views (a read-only resource
+    has no write functions; its views do not allow the methods)."""
 
     list_view: View
     detail_view: View
     page: Callable[[Reader, dict[str, str]], tuple[int, int, int, list[Any]]]
     retrieve: Callable[[Reader, int], Any]            # -> an encodable Struct
-    create: Callable[[Session, Any], dict[str, Any]]  # -> the echo to render
-    update: Callable[[Session, int, Callable[[], Any], bool], dict[str, Any]]
-    delete: Callable[[Session, int], None]
     exists: Callable[[Reader, int], bool]
+    create: Callable[[Session, Any], dict[str, Any]] | None = None  # -> the echo to render
+    update: Callable[[Session, int, Callable[[], Any], bool], dict[str, Any]] | None = None
+    delete: Callable[[Session, int], None] | None = None
 
 
 def page_body(call: Call, count: int, number: int, size: int, results: list[Any]) -> bytes:
@@ -44,8 +45,9 @@ def page_body(call: Call, count: int, number: int, size: int, results: list[Any]
                                "results": results})
 
 
-def list_route(path: str, res: Resource) -> Any:
-    """GET (paginated, searchable, orderable) and POST on the list URL."""
+def list_route(path: str, res: Resource, *, in_schema: bool = True) -> Any:
+    """GET (paginated, searchable, orderable) and POST on the list URL; in_schema=False for
+    samsyn's own resources, which the recorded OpenAPI document does not hold."""
     view = res.list_view
 
     def list_(call: Call) -> Response[Any]:
@@ -55,11 +57,12 @@ def list_route(path: str, res: Resource) -> Any:
 
     def create(call: Call) -> Response[Any]:
         data = call.data
+        assert res.create is not None
         with get_sessions().begin() as db:
             created = res.create(db, data)
         return ok(view, call, wire.render(created), status=201)
 
-    handlers = {"GET": list_, "POST": create}
+    handlers = {"GET": list_, **({"POST": create} if res.create else {})}
 
     def handler(request: Request[Any, Any, Any], body: RawBody) -> Response[Any]:
         return dispatch(request, body, view, handlers,
@@ -68,10 +71,10 @@ def list_route(path: str, res: Resource) -> Any:
     handler.__name__ = handler.__qualname__ = view.name.lower().replace(" ", "_")
     handler.__doc__ = view.description
     return route(path, http_method=views.ALL_METHODS, sync_to_thread=views.SYNC_TO_THREAD,
-                 operation_class=LegacyOperation)(handler)
+                 operation_class=LegacyOperation, include_in_schema=in_schema)(handler)
 
 
-def detail_route(path: str, res: Resource) -> Any:
+def detail_route(path: str, res: Resource, *, in_schema: bool = True) -> Any:
     """GET/PUT/PATCH/DELETE on `<path>{pk}/`; a pk that is not `[0-9]+` is Django's HTML 404."""
     view = res.detail_view
 
@@ -92,11 +95,13 @@ def detail_route(path: str, res: Resource) -> Any:
             return ok(view, call, wire.encode_struct(out))
 
         def update(call: Call, partial: bool) -> Response[Any]:
+            assert res.update is not None
             with get_sessions().begin() as db:
                 updated = res.update(db, need_id(), lambda: call.data, partial)
             return ok(view, call, wire.render(updated))
 
         def destroy(call: Call) -> Response[Any]:
+            assert res.delete is not None
             with get_sessions().begin() as db:
                 res.delete(db, need_id())
             return views.no_content(view)
@@ -107,12 +112,15 @@ def detail_route(path: str, res: Resource) -> Any:
             with reader() as conn:
                 return res.exists(conn, object_id)
 
-        handlers = {"GET": retrieve, "PUT": lambda c: update(c, False),
-                    "PATCH": lambda c: update(c, True), "DELETE": destroy}
+        handlers: dict[str, Any] = {"GET": retrieve}
+        if res.update is not None:
+            handlers.update({"PUT": lambda c: update(c, False), "PATCH": lambda c: update(c, True)})
+        if res.delete is not None:
+            handlers["DELETE"] = destroy
         return dispatch(request, body, view, handlers,
                         secret=get_settings().secret_key, object_exists=exists)
 
     handler.__name__ = handler.__qualname__ = view.name.lower().replace(" ", "_")
     handler.__doc__ = view.description
     return route(path + "{pk:str}/", http_method=views.ALL_METHODS, sync_to_thread=views.SYNC_TO_THREAD,
-                 operation_class=LegacyOperation)(handler)
+                 operation_class=LegacyOperation, include_in_schema=in_schema)(handler)

@@ -43,10 +43,12 @@ LEGACY_ROUTES: tuple[str, ...] = (
     # rest_framework.urls under api-auth/
     r"api-auth/login/\Z", r"api-auth/logout/\Z",
 )
-# samsyn's own URLs (not in the legacy URLconf): probes and the password-reset mail's link.
+# samsyn's own URLs (not in the legacy URLconf): probes, the password-reset mail's link, the
+# jobs API (as a DRF router would register it: `<int:pk>` details).
 SAMSYN_ROUTES: tuple[str, ...] = (
     r"health\Z", r"ready\Z",
     r"api/rest-auth/password/reset/confirm/[^/]+/[^/]+/\Z",
+    r"api/v1/jobs/\Z", rf"api/v1/jobs/{_INT}/\Z",
 )
 # Routes without parameters are looked up in a set (every request passes through here).
 _STATIC = frozenset(p[:-2] for p in LEGACY_ROUTES + SAMSYN_ROUTES

@@ -10,6 +10,7 @@ escaped) and psycopg2's jsonb typecaster (`json.loads`) feeding it.
 """
 from __future__ import annotations
 
+import datetime as dt
 import json
 from typing import Any
 
@@ -69,3 +70,12 @@ def jsonb_to_drf(text: str) -> str:
 def raw_jsonb(text: str) -> msgspec.Raw:
     """jsonb text as a msgspec.Raw ready to embed in an encoded Struct."""
     return msgspec.Raw(jsonb_text_to_drf(text))
+
+
+def drf_datetime(value: dt.datetime | None) -> str | None:
+    """DRF DateTimeField.to_representation with USE_TZ and TIME_ZONE 'UTC' (the legacy's):
+    the value in UTC, isoformat(), '+00:00' written 'Z'."""
+    if value is None:
+        return None
+    text = value.astimezone(dt.timezone.utc).isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
