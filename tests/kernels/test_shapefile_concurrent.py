@@ -127,7 +127,8 @@ def test_files_changing_while_read_never_crash_the_reader(tmp_path, truncate):
     finally:
         stop.touch()
         writer.wait(timeout=30)
-    assert reader.returncode == 0, (reader.returncode, reader.stderr[-3000:])
+    assert reader.returncode == 0, (reader.returncode, reader.stdout[-500:],
+                                    reader.stderr[-3000:])
     counts = json.loads(reader.stdout)
     assert counts["error"] > 0, counts                    # the files did change under it
     assert counts["ok"] + counts["error"] > 20, counts
