@@ -3,9 +3,10 @@
 ``adopt(url)`` compares the database, table by table, with what revision 0001 creates (the DDL
 of samsyn/db/sql/legacy_schema.sql, built for the comparison in a scratch schema inside a
 transaction that is rolled back, so nothing is left behind and no CREATE DATABASE privilege is
-needed). If it matches, samsyn's own tables are created (revision 0002), missing legacy SQL
-functions are created, and Alembic is stamped at head; rows are never touched. On a mismatch
-it reports per table what differs and changes nothing.
+needed). If it matches, missing legacy SQL functions are created, Alembic is stamped at 0001
+and upgraded to head: samsyn's own tables are created and the legacy tables' exact duplicate
+indexes dropped (revision 0006); rows are never touched. On a mismatch it reports per table
+what differs and changes nothing.
 
 ``inspect_schema(conn)`` reads pg_catalog into a plain comparable structure and
 ``diff_schema(expected, actual)`` compares two of them; tests/integration/test_schema.py uses
