@@ -73,20 +73,26 @@ def test_search_terms_and_ordering() -> None:
 
 
 @pytest.mark.parametrize("accept,renderer,indent", [
-    (None, negotiation.JSON, None), ("*/*", negotiation.JSON, None),
-    ("application/json, text/plain, */*", negotiation.JSON, None),
-    ("application/json; indent=4", negotiation.JSON, 4),
-    ("text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8", negotiation.HTML, None),
+    (None, negotiation.JSON_RENDERER, None), ("*/*", negotiation.JSON_RENDERER, None),
+    ("application/json, text/plain, */*", negotiation.JSON_RENDERER, None),
+    ("application/json; indent=4", negotiation.JSON_RENDERER, 4),
+    ("application/json; indent=0", negotiation.JSON_RENDERER, None),     # zero_as_none
+    ("APPLICATION/JSON; Indent=2", negotiation.JSON_RENDERER, 2),
+    ("text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+     negotiation.BROWSABLE_API, None),
 ])
-def test_negotiation(accept: str | None, renderer: str, indent: int | None) -> None:
-    assert negotiation.negotiate(accept, None) == negotiation.Negotiated(renderer, indent)
+def test_negotiation(accept: str | None, renderer: negotiation.Renderer,
+                     indent: int | None) -> None:
+    got = negotiation.negotiate_api(accept, None)
+    assert (got.renderer, got.indent()) == (renderer, indent)
 
 
 def test_not_acceptable_and_unknown_format() -> None:
     with pytest.raises(negotiation.NotAcceptable):
-        negotiation.negotiate("application/xml", None)
+        negotiation.negotiate_api("application/xml", None)
     with pytest.raises(negotiation.UnknownFormat):
-        negotiation.negotiate(None, "xml")
+        negotiation.negotiate_api(None, "xml")
+    assert negotiation.negotiate_api(None, "").renderer is negotiation.JSON_RENDERER
 
 
 # --------------------------------------------------------------------- parsing

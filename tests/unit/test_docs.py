@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from samsyn.api.compat import negotiation
 from samsyn.domain.docs import service as s
 
 REPO = Path(__file__).resolve().parents[2]
@@ -42,28 +43,28 @@ def _golden(step: str) -> dict:
 ])
 def test_negotiate(accept, fmt, media_type):
     if media_type is None:
-        with pytest.raises(s.NotAcceptable):
-            s.negotiate(s.SCHEMA_RENDERERS, accept, fmt)
+        with pytest.raises(negotiation.NotAcceptable):
+            negotiation.negotiate(s.SCHEMA_RENDERERS, accept, fmt)
         return
-    assert s.negotiate(s.SCHEMA_RENDERERS, accept, fmt).renderer.media_type == media_type
+    assert negotiation.negotiate(s.SCHEMA_RENDERERS, accept, fmt).renderer.media_type == media_type
 
 
 @pytest.mark.parametrize("accept", ["text/html", "application/xml", "application/json-x"])
 def test_not_acceptable_forces_yaml(accept):
-    with pytest.raises(s.NotAcceptable):
-        s.negotiate(s.SCHEMA_RENDERERS, accept, None)
-    forced = s.force_renderer(s.SCHEMA_RENDERERS, accept, None)
+    with pytest.raises(negotiation.NotAcceptable):
+        negotiation.negotiate(s.SCHEMA_RENDERERS, accept, None)
+    forced = negotiation.force_renderer(s.SCHEMA_RENDERERS, accept, None)
     assert forced.renderer is s.YAML
     assert forced.renderer.content_type == "application/vnd.oai.openapi; charset=utf-8"
 
 
 def test_unknown_format():
-    with pytest.raises(s.UnknownFormat):
-        s.negotiate(s.SCHEMA_RENDERERS, None, "openapi")
+    with pytest.raises(negotiation.UnknownFormat):
+        negotiation.negotiate(s.SCHEMA_RENDERERS, None, "openapi")
     # ?format=json with an Accept only YAML satisfies: filtered renderers -> 406
-    with pytest.raises(s.NotAcceptable):
-        s.negotiate(s.SCHEMA_RENDERERS, "application/yaml", "json")
-    assert s.negotiate(s.SCHEMA_RENDERERS, None, "").renderer is s.YAML  # empty = no format
+    with pytest.raises(negotiation.NotAcceptable):
+        negotiation.negotiate(s.SCHEMA_RENDERERS, "application/yaml", "json")
+    assert negotiation.negotiate(s.SCHEMA_RENDERERS, None, "").renderer is s.YAML  # empty = no format
 
 
 @pytest.mark.parametrize("accept, indent", [
@@ -71,15 +72,15 @@ def test_unknown_format():
     ("application/json; indent=12", 8), ("application/json; indent=x", 4), ("*/*; indent=1", 1),
 ])
 def test_json_indent(accept, indent):
-    assert s.negotiate(s.SCHEMA_RENDERERS, accept, "json").indent == indent
+    assert negotiation.negotiate(s.SCHEMA_RENDERERS, accept, "json").indent(s.SCHEMA_JSON_INDENT) == indent
 
 
 def test_swagger_negotiation():
-    assert s.negotiate((s.HTML,), None, None).renderer is s.HTML
-    with pytest.raises(s.NotAcceptable):
-        s.negotiate((s.HTML,), "application/json", None)
-    with pytest.raises(s.UnknownFormat):
-        s.negotiate((s.HTML,), None, "json")
+    assert negotiation.negotiate((s.HTML,), None, None).renderer is s.HTML
+    with pytest.raises(negotiation.NotAcceptable):
+        negotiation.negotiate((s.HTML,), "application/json", None)
+    with pytest.raises(negotiation.UnknownFormat):
+        negotiation.negotiate((s.HTML,), None, "json")
     assert s.status_page(406) == b"406 Not Acceptable"
     assert s.status_page(405) == b"405 Method Not Allowed"
 
@@ -211,18 +212,18 @@ def test_catalogue_license_is_kept():
 
 
 def test_schema_body_variants():
-    yaml_n = s.negotiate(s.SCHEMA_RENDERERS, None, None)
-    json_n = s.negotiate(s.SCHEMA_RENDERERS, None, "json")
+    yaml_n = negotiation.negotiate(s.SCHEMA_RENDERERS, None, None)
+    json_n = negotiation.negotiate(s.SCHEMA_RENDERERS, None, "json")
     assert s.schema_body("fr", yaml_n) == s.schema_document("fr", "yaml")
     assert s.schema_body("de", json_n) == s.schema_document("de", "json")
-    two = s.schema_body("en", s.negotiate(s.SCHEMA_RENDERERS, "application/json; indent=2", None))
+    two = s.schema_body("en", negotiation.negotiate(s.SCHEMA_RENDERERS, "application/json; indent=2", None))
     assert two.startswith(b'{\n  "openapi": "3.0.3",')
     assert json.loads(two) == json.loads(s.schema_document("en", "json"))
 
 
 def test_schema_version_parameter():
-    yaml_n = s.negotiate(s.SCHEMA_RENDERERS, None, None)
-    json_n = s.negotiate(s.SCHEMA_RENDERERS, None, "json")
+    yaml_n = negotiation.negotiate(s.SCHEMA_RENDERERS, None, None)
+    json_n = negotiation.negotiate(s.SCHEMA_RENDERERS, None, "json")
     body = s.schema_body("en", yaml_n, "2")
     assert b"\n  version: 1.0.0 (2)\n" in body
     assert len(body) == len(s.schema_document("en", "yaml")) + 4
@@ -234,7 +235,7 @@ def test_schema_version_parameter():
 # --- YAML errors -------------------------------------------------------------------------
 
 def test_yaml_errors_as_recorded():
-    yaml_n = s.Negotiated(s.YAML, s.YAML.media_type)
+    yaml_n = negotiation.Negotiated(s.YAML, s.YAML.media_type)
     assert s.render_error({"detail": s.ErrorDetail('Method "POST" not allowed.',
                                                    "method_not_allowed")}, yaml_n) == \
         b'detail:\n  string: Method "POST" not allowed.\n  code: method_not_allowed\n'
@@ -247,7 +248,7 @@ def test_invalid_token_yaml_is_jwt075():
             "messages": [{"token_class": "AccessToken", "token_type": "access",
                           "message": "Token is invalid or expired"}]}
     out = s.render_error(s.error_details(body, s.auth_error_code(body)),
-                         s.Negotiated(s.YAML, s.YAML.media_type)).decode()
+                         negotiation.Negotiated(s.YAML, s.YAML.media_type)).decode()
     for line in (CONTRACT / "golden" / "auth_jwt.jsonl").read_text().splitlines():
         rec = json.loads(line)
         if rec["id"] == "jwt-075":
@@ -262,7 +263,7 @@ def test_auth_error_codes_and_json():
         "authentication_failed"
     data = s.error_details({"detail": "User is inactive", "code": "user_inactive"},
                            "authentication_failed")
-    out = s.render_error(data, s.negotiate(s.SCHEMA_RENDERERS, "application/json", None))
+    out = s.render_error(data, negotiation.negotiate(s.SCHEMA_RENDERERS, "application/json", None))
     assert out == b'{\n    "detail": "User is inactive",\n    "code": "user_inactive"\n}'
 
 

@@ -1,17 +1,32 @@
-"""DRF DefaultContentNegotiation over its two renderers (JSON, then the browsable API).
+"""DRF DefaultContentNegotiation over a renderer table (the API views: JSON, then the
+browsable API; the schema views: drf-spectacular's four; the docs pages: one HTML renderer).
 
 Mirrors DRF 3.14 `rest_framework.negotiation.DefaultContentNegotiation.select_renderer` and
-`rest_framework.utils.mediatypes._MediaType.precedence`; `parse_header` is Python's
-`cgi.parse_header`, which Django 4.1 uses for Content-Type (HttpRequest) and DRF's _MediaType.
+`filter_renderers`, `rest_framework.utils.mediatypes._MediaType` (`precedence`, `match`) over
+Django 4.1's `django.http.multipartparser.parse_header` (what DRF 3.14's
+`parse_header_parameters` calls there), and `JSONRenderer.get_indent`. `parse_header` is
+Python's `cgi.parse_header`, which Django 4.1 uses for a request's Content-Type.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-JSON = "application/json"
-HTML = "text/html"
-RENDERS = [JSON, HTML]
-FORMATS = {"json": JSON, "api": HTML}
+
+@dataclass(frozen=True, slots=True)
+class Renderer:
+    media_type: str
+    format: str
+    charset: str | None = None
+
+    @property
+    def content_type(self) -> str:
+        """DRF Response: the renderer's media type (+ charset), not the accepted media type."""
+        return f"{self.media_type}; charset={self.charset}" if self.charset else self.media_type
+
+
+JSON_RENDERER = Renderer("application/json", "json")          # rest_framework JSONRenderer
+BROWSABLE_API = Renderer("text/html", "api", "utf-8")         # BrowsableAPIRenderer
+API_RENDERERS = (JSON_RENDERER, BROWSABLE_API)               # DEFAULT_RENDERER_CLASSES
 
 
 class NotAcceptable(Exception):
@@ -19,21 +34,31 @@ class NotAcceptable(Exception):
 
 
 class UnknownFormat(Exception):
-    """?format=<unknown> -> 404 {"detail": "Not found."}."""
+    """?format=<no renderer has it> -> Http404."""
 
 
 @dataclass(frozen=True, slots=True)
 class Negotiated:
-    renderer: str          # JSON or HTML
-    indent: int | None     # from `application/json; indent=N`
+    renderer: Renderer
+    accepted: str          # the accepted media type string (its params reach the renderer)
+
+    def indent(self, default: int | None = None) -> int | None:
+        """JSONRenderer.get_indent: `indent=N` of the accepted type clamped to 0..8, 0 as
+        none; else `default` (None: compact; drf-spectacular's JSON renderer uses 4)."""
+        try:
+            value = max(min(int(parse_media_type(self.accepted)[2]["indent"]), 8), 0)
+        except (KeyError, ValueError, TypeError):
+            return default
+        return value or default
 
 
-_PLAIN_JSON = Negotiated(JSON, None)
+_PLAIN_JSON = Negotiated(JSON_RENDERER, JSON_RENDERER.media_type)
 _JSON_ACCEPTS = frozenset({"*/*", "application/json", "application/json, text/plain, */*"})
 
 
 def _header_params(text: str) -> list[str]:
-    """cgi._parseparam: split on `;` outside double quotes."""
+    """cgi._parseparam / django.http.multipartparser._parse_header_params: split on `;`
+    outside double quotes."""
     out = []
     while text[:1] == ";":
         text = text[1:]
@@ -63,25 +88,43 @@ def parse_header(line: str) -> tuple[str, dict[str, str]]:
     return parts[0], params
 
 
-def _media_types(accept: str) -> list[tuple[str, str, dict[str, str]]]:
-    result = []
-    for item in accept.split(","):
-        item = item.strip()
-        if not item:
+def parse_media_type(text: str) -> tuple[str, str, dict[str, str]]:
+    """_MediaType(text): Django 4.1's parse_header, then the type split at `/`: the type and
+    the parameter names lower-cased, quoted values unquoted, `name*=charset'lang'value`
+    (RFC 2231) decoded; (main type, subtype, params)."""
+    parts = _header_params(";" + text)
+    full = parts[0].lower() if parts else ""
+    params: dict[str, str] = {}
+    for part in parts[1:]:
+        i = part.find("=")
+        if i < 0:
             continue
-        full, _, rest = item.partition(";")
-        main, _, sub = full.strip().partition("/")
-        params = {}
-        for p in rest.split(";"):
-            k, sep, v = p.partition("=")
-            if sep:
-                params[k.strip()] = v.strip()
-        result.append((main.strip(), sub.strip(), params))
-    return result
+        name = part[:i].strip().lower()
+        encoded = False
+        if name.endswith("*"):
+            name = name[:-1]
+            encoded = part.count("'") == 2
+        value = part[i + 1:].strip()
+        if len(value) >= 2 and value[0] == value[-1] == '"':
+            value = value[1:-1].replace("\\\\", "\\").replace('\\"', '"')
+        if encoded:
+            charset, _, rest = value.partition("'")
+            value = _unquote(rest.partition("'")[2], charset)
+        params[name] = value
+    main, _, sub = full.partition("/")
+    return main, sub, params
+
+
+def _unquote(value: str, charset: str) -> str:
+    from urllib.parse import unquote
+    try:
+        return unquote(value, encoding=charset or "utf-8")
+    except LookupError:     # Django: LookupError, a 500; here the parameter is just unusable
+        return value
 
 
 def precedence(main: str, sub: str, params: dict[str, str]) -> int:
-    """DRF's _MediaType.precedence: */* 0, type/* 1, type/sub (q only) 2, with params 3."""
+    """_MediaType.precedence: */* 0, type/* 1, type/sub (q only) 2, with params 3."""
     if main == "*":
         return 0
     if sub == "*":
@@ -91,31 +134,56 @@ def precedence(main: str, sub: str, params: dict[str, str]) -> int:
     return 3
 
 
-def _matches(renderer: str, main: str, sub: str) -> bool:
-    r_main, r_sub = renderer.split("/")
-    return (main in ("*", r_main)) and (sub in ("*", r_sub))
+def _matches(renderer: Renderer, main: str, sub: str) -> bool:
+    """_MediaType(renderer.media_type).match(accepted): the renderer has no parameters."""
+    r_main, _, r_sub = renderer.media_type.partition("/")
+    if sub != "*" and sub != r_sub:
+        return False
+    return main == "*" or main == r_main
 
 
-def negotiate(accept: str | None, fmt: str | None) -> Negotiated:
-    """Pick the renderer as DRF does: precedence groups first, renderer order second; q ignored."""
-    if fmt is None and (accept is None or accept in _JSON_ACCEPTS):
-        return _PLAIN_JSON  # what API clients send: skip the parse
-    renderers = RENDERS
-    if fmt is not None:
-        if fmt not in FORMATS:
+def negotiate(renderers: tuple[Renderer, ...], accept: str | None,
+              fmt: str | None) -> Negotiated:
+    """select_renderer: `?format=` filters the renderers (none left: UnknownFormat; an empty
+    one is no format), then the Accept entries by precedence group (most specific first),
+    renderer order inside a group; q-values play no part.
+
+    Raises:
+        UnknownFormat: `fmt` names no renderer's format.
+        NotAcceptable: nothing in Accept matches a remaining renderer.
+    """
+    if fmt:
+        renderers = tuple(r for r in renderers if r.format == fmt)
+        if not renderers:
             raise UnknownFormat
-        renderers = [FORMATS[fmt]]
-    accepts = _media_types(accept or "*/*") or [("*", "*", {})]
+    tokens = [token.strip() for token in (accept if accept is not None else "*/*").split(",")]
+    parsed = [(token, *parse_media_type(token)) for token in tokens]
     for level in (3, 2, 1, 0):
-        group = [m for m in accepts if precedence(*m) == level]
+        group = [p for p in parsed if precedence(p[1], p[2], p[3]) == level]
+        if not group:
+            continue
         for renderer in renderers:
-            for main, sub, params in group:
+            for token, main, sub, params in group:
                 if _matches(renderer, main, sub):
-                    indent = None
-                    if renderer == JSON and "indent" in params:
-                        try:
-                            indent = max(0, min(int(params["indent"]), 8))
-                        except ValueError:
-                            indent = None
-                    return Negotiated(renderer, indent)
+                    if level < 2:  # `*/*; indent=2`: the renderer's type with the params
+                        accepted = ";".join([renderer.media_type]
+                                            + [f"{k}={v}" for k, v in params.items()])
+                        return Negotiated(renderer, accepted)
+                    return Negotiated(renderer, token)
     raise NotAcceptable
+
+
+def negotiate_api(accept: str | None, fmt: str | None) -> Negotiated:
+    """negotiate() over the API views' renderers; what API clients send skips the parse."""
+    if not fmt and (accept is None or accept in _JSON_ACCEPTS):
+        return _PLAIN_JSON
+    return negotiate(API_RENDERERS, accept, fmt)
+
+
+def force_renderer(renderers: tuple[Renderer, ...], accept: str | None,
+                   fmt: str | None) -> Negotiated:
+    """perform_content_negotiation(force=True): the first renderer when negotiation fails."""
+    try:
+        return negotiate(renderers, accept, fmt)
+    except (NotAcceptable, UnknownFormat):
+        return Negotiated(renderers[0], renderers[0].media_type)

@@ -66,6 +66,9 @@ class CharField:
     label: str | None = None
     help_text: str | None = None
     kind: str = "string"  # "email" for EmailField (metadata type)
+    # The message of `fail('invalid')` for a value that is no str/int/float: a subclass's own
+    # 'invalid' message replaces CharField's (EmailField: "Enter a valid email address.").
+    invalid_message: str = NOT_A_STRING
     # Validators a DRF CharField subclass appends after CharField's own (EmailField's
     # EmailValidator runs after the null/surrogate validators).
     trailing: tuple[Callable[[str], str | None], ...] = ()
@@ -140,7 +143,7 @@ def _char(spec: CharField, value: Any, form: bool) -> tuple[Any, list[str]]:
     if value == "" or (spec.trim and not isinstance(value, FilePart) and str(value).strip() == ""):
         return ("", []) if spec.allow_blank else (None, [BLANK])
     if isinstance(value, bool) or not isinstance(value, str | int | float):
-        return None, [NOT_A_STRING]
+        return None, [spec.invalid_message]
     text = value if isinstance(value, str) else str(value)
     if spec.trim:
         text = text.strip()

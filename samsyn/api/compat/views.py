@@ -132,13 +132,13 @@ def json_response(view: View, status: int, body: bytes, *, extra: dict[str, str]
     """A DRF response: JSON (or its indented / browsable variant) with the view's headers."""
     headers = {"Allow": view.allow_header, "Vary": "Accept"}
     media_type = JSON_TYPE
-    if negotiated is not None and negotiated.renderer == negotiation.HTML:
+    if negotiated is not None and negotiated.renderer is negotiation.BROWSABLE_API:
         body = pages.browsable_page(view.name, wire.js_safe(body))
         media_type = pages.HTML_MEDIA
         headers["Vary"] = "Accept, Cookie"
         headers.update(set_cookies(csrf_cookie()))
-    elif negotiated is not None and negotiated.indent is not None:
-        body = wire.js_safe(wire.reindent(body, negotiated.indent))
+    elif negotiated is not None and (indent := negotiated.indent()) is not None:
+        body = wire.js_safe(wire.reindent(body, indent))
     else:
         body = wire.js_safe(body)
     if extra:
@@ -211,7 +211,7 @@ def _metadata(view: View, has_object: bool) -> dict[str, Any]:
     data: dict[str, Any] = {
         "name": view.name,
         "description": view.description,
-        "renders": list(negotiation.RENDERS),
+        "renders": [r.media_type for r in negotiation.API_RENDERERS],
         "parses": list(parsing.PARSES),
     }
     if view.actions is not None and (has_object or not view.actions_need_object):
@@ -251,7 +251,7 @@ def dispatch(request: Request[Any, Any, Any], body: bytes, view: View,
     except parsing.ParseError as exc:  # Django read request.GET first, in the negotiation
         return detail(view, 400, exc.detail)
     try:
-        negotiated = negotiation.negotiate(request.headers.get("accept"), query.get("format"))
+        negotiated = negotiation.negotiate_api(request.headers.get("accept"), query.get("format"))
     except negotiation.NotAcceptable:
         return detail(view, 406, NOT_ACCEPTABLE)
     except negotiation.UnknownFormat:

@@ -51,7 +51,8 @@ PROFILE_FIELDS = (
     CharField("username", max_length=150, validators=(username_error,),
               unique_message=USERNAME_TAKEN, help_text=USERNAME_HELP),
     CharField("email", max_length=254, required=False, allow_blank=True,
-              trailing=(email_error,), label="Email address", kind="email"),
+              trailing=(email_error,), label="Email address", kind="email",
+              invalid_message=INVALID_EMAIL),
     CharField("first_name", max_length=150, required=False, allow_blank=True),
     CharField("last_name", max_length=150, required=False, allow_blank=True),
 )
@@ -84,7 +85,7 @@ INVALID_VALUE = "Invalid value"
 def _email(name: str = "email", *, required: bool = True, allow_blank: bool = False,
            label: str = "Email") -> CharField:
     return CharField(name, required=required, allow_blank=allow_blank, trailing=(email_error,),
-                     label=label, kind="email")
+                     label=label, kind="email", invalid_message=INVALID_EMAIL)
 
 
 LOGIN_FIELDS = (

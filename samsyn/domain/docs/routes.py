@@ -20,7 +20,7 @@ from samsyn.api.compat import views
 from litestar import Request, Response, route
 
 from samsyn.api import auth as auth_mod
-from samsyn.api.compat import pages
+from samsyn.api.compat import negotiation, pages
 from samsyn.api.openapi import LegacyOperation
 from samsyn.domain.docs import service
 from samsyn.errors import AuthenticationFailed
@@ -67,7 +67,7 @@ def _authentication_error(request: Request[Any, Any, Any]) -> AuthenticationFail
 # ---------------------------------------------------------------------------------------------
 # /api/schema/
 
-def _schema_response(status: int, body: bytes, negotiated: service.Negotiated,
+def _schema_response(status: int, body: bytes, negotiated: negotiation.Negotiated,
                      extra: dict[str, str] | None = None) -> Response[Any]:
     headers = {"Allow": SCHEMA_ALLOW, "Vary": "Accept"}
     if extra:
@@ -76,7 +76,7 @@ def _schema_response(status: int, body: bytes, negotiated: service.Negotiated,
                     media_type=negotiated.renderer.content_type)
 
 
-def _schema_error(status: int, text: str, code: str, negotiated: service.Negotiated,
+def _schema_error(status: int, text: str, code: str, negotiated: negotiation.Negotiated,
                   extra: dict[str, str] | None = None) -> Response[Any]:
     body = service.render_error({"detail": service.ErrorDetail(text, code)}, negotiated)
     return _schema_response(status, body, negotiated, extra)
@@ -92,13 +92,13 @@ def schema_dispatch(request: Request[Any, Any, Any]) -> Response[Any]:
     accept = request.headers.get("accept")
     fmt = query.get("format")
     try:
-        negotiated = service.negotiate(service.SCHEMA_RENDERERS, accept, fmt)
-    except service.NotAcceptable:
-        forced = service.force_renderer(service.SCHEMA_RENDERERS, accept, fmt)
+        negotiated = negotiation.negotiate(service.SCHEMA_RENDERERS, accept, fmt)
+    except negotiation.NotAcceptable:
+        forced = negotiation.force_renderer(service.SCHEMA_RENDERERS, accept, fmt)
         return _schema_error(406, "Could not satisfy the request Accept header.",
                              "not_acceptable", forced)
-    except service.UnknownFormat:
-        forced = service.force_renderer(service.SCHEMA_RENDERERS, accept, fmt)
+    except negotiation.UnknownFormat:
+        forced = negotiation.force_renderer(service.SCHEMA_RENDERERS, accept, fmt)
         return _schema_error(404, "Not found.", "not_found", forced)
     failure = _authentication_error(request)
     if failure is not None:
@@ -111,12 +111,13 @@ def schema_dispatch(request: Request[Any, Any, Any]) -> Response[Any]:
     if method == "OPTIONS":
         metadata = service.schema_metadata()
         if negotiated.renderer.format == "json":
-            return _schema_response(200, service.render_json(metadata, negotiated.indent),
+            indent = negotiated.indent(service.SCHEMA_JSON_INDENT)
+            return _schema_response(200, service.render_json(metadata, indent),
                                     negotiated)
         # DRIFT (http-039): the legacy's YAML renderer could not represent the metadata
         # OrderedDict (500 RepresenterError); samsyn answers what the legacy answered for
         # `Accept: application/json`.
-        as_json = service.Negotiated(service.JSON2, service.JSON2.media_type)
+        as_json = negotiation.Negotiated(service.JSON2, service.JSON2.media_type)
         return _schema_response(200, service.render_json(metadata, 4), as_json)
     lang = service.schema_language(query.get("lang"))
     version = query.get("version") or None
@@ -161,10 +162,10 @@ def page_dispatch(request: Request[Any, Any, Any],
     method = _method(request)
     query = _query(request)
     try:
-        service.negotiate((service.HTML,), request.headers.get("accept"), query.get("format"))
-    except service.NotAcceptable:
+        negotiation.negotiate((service.HTML,), request.headers.get("accept"), query.get("format"))
+    except negotiation.NotAcceptable:
         return _page_response(406, service.status_page(406))
-    except service.UnknownFormat:
+    except negotiation.UnknownFormat:
         return _page_response(404, service.status_page(404))
     if _authentication_error(request) is not None:
         return _page_response(401, service.status_page(401),

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote_plus
 
-from samsyn.api.compat.negotiation import precedence
+from samsyn.api.compat.negotiation import Negotiated, Renderer
 
 DATA = Path(__file__).with_name("data")
 TITLE = "ALL KNOWING GIS DASHBOARD API"
@@ -31,19 +31,7 @@ SPECTACULAR_VERSION = "1.0.0"
 
 
 # ---------------------------------------------------------------------------------------------
-# Content negotiation (DRF 3.14 DefaultContentNegotiation + _MediaType)
-
-@dataclass(frozen=True, slots=True)
-class Renderer:
-    media_type: str
-    format: str
-    charset: str | None
-
-    @property
-    def content_type(self) -> str:
-        """DRF Response: the renderer's media type (+ charset), not the accepted media type."""
-        return f"{self.media_type}; charset={self.charset}" if self.charset else self.media_type
-
+# The renderers of the schema and docs views (negotiated by samsyn.api.compat.negotiation)
 
 YAML = Renderer("application/vnd.oai.openapi", "yaml", "utf-8")
 YAML2 = Renderer("application/yaml", "yaml", "utf-8")
@@ -52,109 +40,7 @@ JSON2 = Renderer("application/json", "json", None)
 SCHEMA_RENDERERS = (YAML, YAML2, JSON, JSON2)       # SpectacularAPIView.renderer_classes
 HTML = Renderer("text/html", "html", "utf-8")      # TemplateHTMLRenderer (swagger, redoc)
 PARSES = ("application/json", "application/x-www-form-urlencoded", "multipart/form-data")
-
-
-class NotAcceptable(Exception):
-    """406: no renderer matches the Accept header."""
-
-
-class UnknownFormat(Exception):
-    """?format=<no renderer has it>: Http404."""
-
-
-@dataclass(frozen=True, slots=True)
-class Negotiated:
-    renderer: Renderer
-    accepted: str          # the accepted media type string (its params reach the renderer)
-
-    @property
-    def indent(self) -> int:
-        """OpenApiJsonRenderer.get_indent: `indent=N` of the accepted type (0..8, 0 = none),
-        else 4."""
-        params = parse_media_type(self.accepted)[2]
-        try:
-            value = max(min(int(params["indent"]), 8), 0)
-        except (KeyError, ValueError, TypeError):
-            return 4
-        return value or 4
-
-
-def parse_media_type(text: str) -> tuple[str, str, dict[str, str]]:
-    """Django's parse_header as DRF's _MediaType uses it: lower-cased type and parameter names,
-    quoted parameter values unquoted."""
-    parts = _split_params(";" + text)
-    full = parts[0].strip().lower() if parts else ""
-    params: dict[str, str] = {}
-    for part in parts[1:]:
-        name, sep, value = part.partition("=")
-        if not sep:
-            continue
-        value = value.strip()
-        if len(value) >= 2 and value[0] == value[-1] == '"':
-            value = value[1:-1].replace("\\\\", "\\").replace('\\"', '"')
-        params[name.strip().lower()] = value
-    main, _, sub = full.partition("/")
-    return main, sub, params
-
-
-def _split_params(text: str) -> list[str]:
-    """django.http.multipartparser._parse_header_params: split on `;` outside quotes."""
-    out = []
-    while text[:1] == ";":
-        text = text[1:]
-        end = text.find(";")
-        while end > 0 and (text.count('"', 0, end) - text.count('\\"', 0, end)) % 2:
-            end = text.find(";", end + 1)
-        if end < 0:
-            end = len(text)
-        out.append(text[:end].strip())
-        text = text[end:]
-    return out
-
-
-def _matches(renderer: Renderer, main: str, sub: str) -> bool:
-    r_main, _, r_sub = renderer.media_type.partition("/")
-    if sub != "*" and sub != r_sub:
-        return False
-    return main == "*" or main == r_main
-
-
-def negotiate(renderers: tuple[Renderer, ...], accept: str | None, fmt: str | None) -> Negotiated:
-    """DRF select_renderer: `?format=` filters the renderers (none left: UnknownFormat), then the
-    Accept entries by precedence group (most specific first), renderer order inside a group.
-
-    Raises:
-        UnknownFormat: `fmt` names no renderer's format.
-        NotAcceptable: nothing in Accept matches a remaining renderer.
-    """
-    if fmt:
-        renderers = tuple(r for r in renderers if r.format == fmt)
-        if not renderers:
-            raise UnknownFormat
-    tokens = [token.strip() for token in (accept if accept is not None else "*/*").split(",")]
-    parsed = [(token, *parse_media_type(token)) for token in tokens]
-    for level in (3, 2, 1, 0):
-        group = [p for p in parsed if precedence(p[1], p[2], p[3]) == level]
-        if not group:
-            continue
-        for renderer in renderers:
-            for token, main, sub, params in group:
-                if _matches(renderer, main, sub):
-                    if level < 2:  # `*/*; indent=2`: the renderer's type with the params
-                        accepted = ";".join([renderer.media_type]
-                                            + [f"{k}={v}" for k, v in params.items()])
-                        return Negotiated(renderer, accepted)
-                    return Negotiated(renderer, token)
-    raise NotAcceptable
-
-
-def force_renderer(renderers: tuple[Renderer, ...], accept: str | None,
-                   fmt: str | None) -> Negotiated:
-    """perform_content_negotiation(force=True): the first renderer when negotiation fails."""
-    try:
-        return negotiate(renderers, accept, fmt)
-    except (NotAcceptable, UnknownFormat):
-        return Negotiated(renderers[0], renderers[0].media_type)
+SCHEMA_JSON_INDENT = 4      # OpenApiJsonRenderer.get_indent: `indent=N` or 4
 
 
 # ---------------------------------------------------------------------------------------------
@@ -329,7 +215,7 @@ def schema_body(lang: str, negotiated: Negotiated, version: str | None = None) -
     """
     fmt = negotiated.renderer.format
     if fmt == "json":
-        indent = negotiated.indent
+        indent = negotiated.indent(SCHEMA_JSON_INDENT)
         if indent == 4 and not version:
             return schema_document(lang, "json")
         data = _schema_data(lang)
@@ -387,7 +273,7 @@ def render_error(data: Any, negotiated: Negotiated) -> bytes:
     """An exception body through the negotiated renderer (YAML: ErrorDetail as a mapping)."""
     if negotiated.renderer.format == "yaml":
         return yaml_dump(data).encode()
-    return render_json(_plain(data), negotiated.indent)
+    return render_json(_plain(data), negotiated.indent(SCHEMA_JSON_INDENT))
 
 
 def _plain(data: Any) -> Any:
