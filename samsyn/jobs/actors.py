@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 
 import dramatiq
+from dramatiq.middleware import Retries
 
 from samsyn.jobs import runner
 from samsyn.jobs.broker import setup_broker
@@ -12,7 +13,9 @@ from samsyn.jobs.pipelines import housekeeping, mail
 
 _broker = setup_broker()
 if not any(isinstance(m, JobStatus) for m in _broker.middleware):
-    _broker.add_middleware(JobStatus())   # appended: after Retries, so message.failed is known
+    # Before Retries in the list: Dramatiq runs the after_* hooks in reverse order, so Retries'
+    # after_process_message has decided (message.failed) when JobStatus records the attempt.
+    _broker.add_middleware(JobStatus(), before=Retries)
 
 
 def in_process() -> bool:

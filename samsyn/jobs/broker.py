@@ -6,6 +6,8 @@ inside `samsyn worker` (the embedded default: no broker service needed).
 from __future__ import annotations
 
 import functools
+import os
+from collections.abc import Mapping
 
 import dramatiq
 from dramatiq.broker import Broker
@@ -19,10 +21,31 @@ def make_broker(url: str) -> Broker:
         return RabbitmqBroker(url=url)
     if url.startswith(("redis://", "rediss://")):
         from dramatiq.brokers.redis import RedisBroker
-        return RedisBroker(url=url)
+        return RedisBroker(url=url, **redis_options())
     if url:
         raise ValueError(f"SAMSYN_BROKER_URL must be amqp:// or redis://, got {url.split(':', 1)[0]!r}")
     return StubBroker()
+
+
+def redis_options(env: Mapping[str, str] | None = None) -> dict[str, int]:
+    """Dramatiq's Redis requeue knobs, from the environment (unset: Dramatiq's defaults).
+
+    A Redis worker that dies (SIGKILL, OOM) leaves the messages it had taken in its ack set;
+    another worker puts them back on their queue during "maintenance", which a broker command
+    runs with a chance of SAMSYN_REDIS_MAINTENANCE_CHANCE per million (default 1000), once the
+    dead worker sent no heartbeat for SAMSYN_REDIS_HEARTBEAT_TIMEOUT ms (default 60000).
+    """
+    env = os.environ if env is None else env
+    names = {"heartbeat_timeout": "SAMSYN_REDIS_HEARTBEAT_TIMEOUT",
+             "maintenance_chance": "SAMSYN_REDIS_MAINTENANCE_CHANCE"}
+    out = {}
+    for option, name in names.items():
+        value = env.get(name, "").strip()
+        if value:
+            if not value.isdigit() or int(value) <= 0:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+            out[option] = int(value)
+    return out
 
 
 @functools.cache

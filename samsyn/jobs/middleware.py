@@ -14,8 +14,9 @@ log = logging.getLogger("samsyn.jobs")
 
 class JobStatus(dramatiq.Middleware):
     """running + worker + attempts when an attempt starts; on a failed attempt the error, and
-    `failed` once Retries gave up (it runs before this one) or the error is permanent, else
-    `accepted` again for the retry. Add it after the default middleware."""
+    `failed` once Retries gave up (its after hook runs first) or the error is permanent, else
+    `accepted` again for the retry. Add it before Retries: after_* hooks run in reverse order
+    of the middleware list, and this one must run once Retries decided."""
 
     actor_names = frozenset({"run_job"})
 
