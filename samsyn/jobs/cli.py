@@ -59,7 +59,10 @@ class ProgressBar:
 
         class RowsPerSecond(ProgressColumn):
             def render(self, task: Any) -> Text:
-                speed = task.finished_speed or task.speed
+                # rich forgets its speed samples when the total changes (a CSV's total is known
+                # only at the end): then the average since the start.
+                speed = task.finished_speed or task.speed or (
+                    task.completed / task.elapsed if task.completed and task.elapsed else None)
                 return Text(f"{speed:,.0f} rows/s" if speed else "- rows/s")
 
         self._progress = Progress(TextColumn("{task.description}"), BarColumn(),
@@ -139,14 +142,17 @@ def run(kind: str, args: dict[str, Any], *, no_wait: bool, sync: bool, label: st
     """Create the job and run it as asked; the finished job row (None with --no-wait)."""
     from samsyn.jobs import service
     settings = _settings()
+    if no_wait and sync:
+        raise CommandFailed("--no-wait and --sync exclude each other")
     try:
         job_id, _ = service.create_job(kind, args)
     except Exception as exc:
         raise CommandFailed(f"cannot record the job: {_error_line(exc)}") from None
     if no_wait:
-        if sync:
-            raise CommandFailed("--no-wait and --sync exclude each other")
-        _enqueue(job_id)
+        if settings.broker_url:
+            _enqueue(job_id)
+        else:
+            _detach(job_id)
         click.echo(job_id)
         return None
     bar = ProgressBar(label) if show_bar else None
@@ -161,6 +167,8 @@ def run(kind: str, args: dict[str, Any], *, no_wait: bool, sync: bool, label: st
                 pass
             job = service.get_job(job_id)
             assert job is not None
+            if bar is not None:   # the total a CSV knows only at the end
+                bar.update(job["progress"], job["total"])
             return job
         in_process = not settings.broker_url
         worker = _enqueue(job_id, start_worker=in_process)
@@ -189,6 +197,21 @@ def _enqueue(job_id: int, *, start_worker: bool = False) -> Any:
             worker.stop()
         raise CommandFailed(f"cannot enqueue job {job_id}: {_error_line(exc)}") from None
     return worker
+
+
+def _detach(job_id: int) -> None:
+    """--no-wait without a broker: the stub broker lives and dies with this process, so the
+    message alone would never be consumed; a detached `samsyn jobs run ID` is the job's
+    in-process worker instead."""
+    import subprocess
+    try:
+        subprocess.Popen([sys.executable, "-m", "samsyn.cli", "jobs", "run", str(job_id)],
+                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL, start_new_session=True)
+    except OSError as exc:
+        from samsyn.jobs import service
+        service.fail_attempt(job_id, f"cannot start a worker: {exc}", final=True)
+        raise CommandFailed(f"cannot start a worker for job {job_id}: {exc}") from None
 
 
 def _error_line(exc: BaseException) -> str:
@@ -396,6 +419,21 @@ def jobs_show(job_id: int) -> None:
     if job is None:
         raise CommandFailed(f"no job with ID {job_id}")
     click.echo(json.dumps(_plain(job), indent=2, ensure_ascii=False))
+
+
+@jobs.command("run", hidden=True)
+@click.argument("job_id", type=int)
+def jobs_run(job_id: int) -> None:
+    """Run one job on this process's own worker (what --no-wait starts without a broker)."""
+    if _settings().broker_url:
+        raise CommandFailed("jobs run is the in-process worker of --no-wait; "
+                            "SAMSYN_BROKER_URL is set")
+    worker = _enqueue(job_id, start_worker=True)
+    try:
+        job = wait_for(job_id, None)
+    finally:
+        worker.stop()
+    sys.exit(0 if job["status"] == "successful" else 1)
 
 
 @jobs.command("wait")
