@@ -1,17 +1,28 @@
 """bench/import: file on disk -> committed, indexed rows in PostGIS, same server, same run.
 
-Candidates per dataset (each into a fresh database migrated by samsyn, so core_geometry has its
-legacy indexes; the tools create their own table with a GiST index, as they would in use):
-  samsyn    samsyn.imports.run_import in a subprocess (wall time + ru_maxrss of that process)
-  ogr2ogr   ogr2ogr -f PostgreSQL --config PG_USE_COPY YES (-t_srs EPSG:4326 when reprojecting)
-  shp2pgsql shp2pgsql -D -I [-s 3857:4326] | psql
-  ceiling   psycopg 3 COPY (FORMAT binary) of a PGCOPY stream prebuilt before timing (EWKB +
-            jsonb + geometry_type + source_id) into core_geometry: the bare COPY + index cost.
+Every candidate loads into a fresh database cloned from one migrated by samsyn (durable settings),
+so core_geometry has the legacy's indexes as samsyn leaves them (revision 0006 dropped the 5 exact
+copies of the 12: pkey, unique (gid, source_id), GiST on geom, GIN on metadata, btrees on
+source_id and geometry_type, and its varchar_pattern_ops twin) and the deferred FK to
+core_source. Per dataset:
+  samsyn              samsyn.imports.run_import in a subprocess (wall time + VmHWM of it)
+  ogr2ogr             ogr2ogr -append -nln core_geometry (PG_USE_COPY=YES) with -dialect SQLite
+                      -sql "SELECT json_object(...) AS metadata, '<type>' AS geometry_type,
+                      1 AS source_id, geometry FROM <layer>": samsyn's job, same target
+  shp2pgsql           shp2pgsql -D -k [-S] -s SRID[:4326] into a staging table, then INSERT INTO
+                      core_geometry SELECT geom, to_jsonb(s) - 'gid' - 'geom', ... and DROP, one psql
+  ceiling             psycopg 3 COPY (FORMAT binary) of the PGCOPY stream samsyn would send,
+                      prebuilt before timing, into core_geometry: the bare COPY + index cost
+  ... own table       ogr2ogr / shp2pgsql -I into a fresh table of their own (one GiST)
+  ... lean table      samsyn / ceiling into core_geometry cut to pkey + one GiST
+  read+encode         samsyn's chunks + PGCOPY encoding in one thread, the COPY sent nowhere
+After every load into core_geometry: row count and the first row (metadata, geometry_type,
+source_id, geometry within 1e-7) checked against samsyn's.
 Datasets from bench/gen_data.py (a: points.shp, b: lines.shp, d: points.csv) plus lines_3857.shp
 made here from lines.shp (coordinates rewritten to EPSG:3857 in place, numpy over the .shx).
 
 Usage: python bench/import/run.py [--data DIR] [--rounds N] [--only points,csv,lines,lines_simplify]
-Prints a table and a final `ratios:` line.
+Prints a table (markdown) and a final `ratios:` line.
 """
 from __future__ import annotations
 
@@ -104,15 +115,24 @@ def run_samsyn(dsn: str, opts: dict) -> tuple[float, dict]:
     return wall, json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def run_ogr2ogr(cluster, db: str, path: str, reproject: bool, csv: bool) -> float:
+def ogr2ogr_command(cluster, db: str, path: str, reproject: bool, csv: bool,
+                    mode: tuple[str, ...], *args: str) -> list[str]:
+    """ogr2ogr [mode] -f PostgreSQL with COPY, reprojection to 4326 and the CSV's coordinate
+    columns."""
     pg = f"PG:host=127.0.0.1 port={cluster.port} user=postgres dbname={db}"
-    cmd = ["ogr2ogr", "-f", "PostgreSQL", "--config", "PG_USE_COPY", "YES", pg, path,
-           "-nln", "bench_ogr", "-lco", "GEOMETRY_NAME=geom", "-lco", "SPATIAL_INDEX=GIST"]
+    cmd = ["ogr2ogr", *mode, "-f", "PostgreSQL", "--config", "PG_USE_COPY", "YES", pg, path,
+           *args]
     if reproject:
         cmd += ["-t_srs", "EPSG:4326"]
     if csv:
         cmd += ["-oo", "X_POSSIBLE_NAMES=Longitude", "-oo", "Y_POSSIBLE_NAMES=Latitude",
                 "-a_srs", "EPSG:4326"]
+    return cmd
+
+
+def run_ogr2ogr(cluster, db: str, path: str, reproject: bool, csv: bool) -> float:
+    cmd = ogr2ogr_command(cluster, db, path, reproject, csv, (), "-nln", "bench_ogr",
+                          "-lco", "GEOMETRY_NAME=geom", "-lco", "SPATIAL_INDEX=GIST")
     t = time.perf_counter()
     subprocess.run(cmd, check=True, capture_output=True)
     return time.perf_counter() - t
@@ -129,6 +149,120 @@ def run_shp2pgsql(cluster, db: str, path: str, reproject: bool) -> float:
     if p1.returncode or p2.returncode:
         raise RuntimeError(f"shp2pgsql | psql failed: {p2.stderr[-500:]!r}")
     return time.perf_counter() - t
+
+
+def attribute_names(path: str, is_csv: bool,
+                    lon_lat: tuple[str, str]) -> list[tuple[str, str]]:
+    """The attribute columns samsyn puts in metadata, in file order, with their DBF type."""
+    if is_csv:
+        with open(path, encoding="utf-8") as f:
+            head = f.readline().rstrip("\r\n").split(",")
+        return [(h, "C") for h in head if h not in lon_lat]
+    raw = Path(path).with_suffix(".dbf").read_bytes()[:65536]
+    names, i = [], 32
+    while raw[i] != 0x0D:
+        names.append((raw[i:i + 11].split(b"\0")[0].decode("ascii"), chr(raw[i + 11])))
+        i += 32
+    return names
+
+
+def json_value(name: str, kind: str) -> str:
+    """SQLite-dialect expression of one metadata value as samsyn writes it: GDAL reads a DBF
+    logical as the text 'T'/'F', samsyn writes JSON true/false (blank: null)."""
+    if kind == "L":
+        return (f"json(CASE WHEN \"{name}\" IN ('T', 't', 'Y', 'y') THEN 'true' "
+                f"WHEN \"{name}\" IN ('F', 'f', 'N', 'n') THEN 'false' ELSE 'null' END)")
+    return f'"{name}"'
+
+
+def add_source(cluster, db: str) -> int:
+    """The core_source row an operator creates before loading with a tool (not timed)."""
+    with cluster.connect(db) as c:
+        (pk,) = c.execute("INSERT INTO core_source (sid, name, description, source_type, "
+                          "attributes) VALUES ('t', 't', '', '', '{}') RETURNING id").fetchone()
+    return pk
+
+
+def run_ogr2ogr_append(cluster, db: str, path: str, reproject: bool, csv: bool,
+                       gtype: str, names: list[tuple[str, str]], source_pk: int) -> float:
+    """ogr2ogr doing samsyn's job: append into core_geometry, metadata as a JSON object."""
+    layer = Path(path).stem
+    obj = ", ".join(f"'{n}', {json_value(n, k)}" for n, k in names)
+    sql = (f"SELECT json_object({obj}) AS metadata, '{gtype}' AS geometry_type, "
+           f"{source_pk} AS source_id, geometry FROM \"{layer}\"")
+    cmd = ogr2ogr_command(cluster, db, path, reproject, csv, ("-append",), "-nln", "core_geometry",
+                          "-dialect", "SQLite", "-sql", sql,
+                          "-gt", "unlimited")     # one transaction, as samsyn's job
+    t = time.perf_counter()
+    out = subprocess.run(cmd, capture_output=True, text=True)
+    took = time.perf_counter() - t
+    if out.returncode:
+        raise RuntimeError(f"ogr2ogr -append failed: {out.stderr[-800:]}")
+    return took
+
+
+def run_shp2pgsql_append(cluster, db: str, path: str, reproject: bool, gtype: str,
+                         source_pk: int) -> float:
+    """shp2pgsql doing samsyn's job: staging table, INSERT ... SELECT into core_geometry, drop;
+    -k keeps the DBF names' case (samsyn's metadata keys), -S simple geometries (LineString,
+    not MultiLineString), one psql session."""
+    srid = "3857:4326" if reproject else "4326"
+    tail = ("INSERT INTO core_geometry (geom, metadata, geometry_type, source_id) "
+            f"SELECT geom, to_jsonb(s) - 'gid' - 'geom', '{gtype}', {source_pk} "
+            "FROM bench_stage s;\nDROP TABLE bench_stage;\n")
+    script = (f"{{ shp2pgsql -D -k -S -s {srid} '{path}' bench_stage && cat; }} "
+              f"| psql -X -q -v ON_ERROR_STOP=1 -d '{cluster.dsn(db)}'")
+    t = time.perf_counter()
+    out = subprocess.run(["bash", "-o", "pipefail", "-c", script], input=tail,
+                         capture_output=True, text=True)
+    took = time.perf_counter() - t
+    if out.returncode:
+        raise RuntimeError(f"shp2pgsql staging + INSERT failed: {out.stderr[-800:]}")
+    return took
+
+
+SAMPLE_SQL = ("SELECT count(*) OVER (), metadata, geometry_type, source_id, ST_SRID(geom), "
+              "ST_AsBinary(geom) FROM core_geometry ORDER BY gid LIMIT 1")
+
+
+def sample(cluster, db: str, ref: tuple | None, label: str) -> tuple:
+    """Row count + first row of core_geometry; checked against samsyn's (`ref`)."""
+    with cluster.connect(db) as c:
+        row = c.execute(SAMPLE_SQL).fetchone()
+        if ref is not None:
+            n, meta, gtype, _, srid, wkb = ref
+            far = c.execute("SELECT ST_HausdorffDistance(geom, ST_GeomFromWKB(%s, 4326)) "
+                            "FROM core_geometry ORDER BY gid LIMIT 1", (wkb,)).fetchone()[0]
+            got = (row[0], row[1], row[2], row[4])
+            if got != (n, meta, gtype, srid) or far > 1e-7:
+                raise RuntimeError(f"{label}: loaded {got[0]} rows, first row {got[1:]} "
+                                   f"(distance {far}); samsyn: {n} rows, {(meta, gtype, srid)}")
+    return row
+
+
+READ_ENCODE_CHILD = r"""
+import json, sys, time
+from samsyn.imports import ImportOptions
+from samsyn.imports import csv as csv_p, shapefile as shp_p
+from samsyn.imports.copy import pgcopy_chunk
+from samsyn.imports.options import ImportResult
+o = ImportOptions(**json.loads(sys.argv[1]))
+r = ImportResult(source_pk=1, sid="x", source_name="x", created_source=True)
+mod = shp_p if o.format == "shapefile" else csv_p
+t = time.perf_counter()
+n = 0
+for c in mod.chunks(o, r):
+    if c is not None:
+        n += pgcopy_chunk(c, 1)[1]
+print(json.dumps({"seconds": time.perf_counter() - t, "rows": n}))
+"""
+
+
+def run_read_encode(opts: dict) -> float:
+    """samsyn's own code alone: read + encode every chunk (one thread), the COPY sent nowhere."""
+    out = subprocess.run([sys.executable, "-c", READ_ENCODE_CHILD, json.dumps(opts)],
+                         check=True, capture_output=True, text=True, cwd=REPO)
+    return json.loads(out.stdout.strip().splitlines()[-1])["seconds"]
 
 
 def prebuilt_stream(opts: dict, source_pk: int) -> bytes:
@@ -203,6 +337,15 @@ def main() -> None:
         "lines_simplify": ({"format": "shapefile", "path": str(data / "lines_3857.shp"),
                             "sid": "b", "stats": False, "simplify": 1e-4}, True, False),
     }
+    gtypes = {"points": "Point", "csv": "Point", "lines": "LineString",
+              "lines_simplify": "LineString"}
+    labels = {   # column key -> header; "same target" = core_geometry with its legacy indexes
+        "samsyn": "samsyn",
+        "ogr2ogr": "ogr2ogr -append", "shp2pgsql": "shp2pgsql + INSERT",
+        "ceiling": "ceiling",
+        "ogr2ogr_own": "ogr2ogr own table", "shp2pgsql_own": "shp2pgsql own table",
+        "samsyn_lean": "samsyn lean", "ceiling_lean": "ceiling lean",
+        "read_encode": "samsyn read+encode"}
     table = []
     ratios = []
     with temporary_cluster(for_tests=False, prefix="samsyn-bench-import-") as cluster:
@@ -219,18 +362,25 @@ def main() -> None:
                               "core_geometry_gid_source_id_c2e4e104_uniq")
                     for (idx,) in c.execute(
                             "SELECT indexname FROM pg_indexes WHERE tablename = 'core_geometry' "
-                            "AND indexname NOT IN ('core_geometry_pkey', 'geometry_geom_gist')"
+                            "AND indexname NOT IN ('core_geometry_pkey', 'core_geometry_geom_c3f9f4aa_id')"
                             ).fetchall():
                         c.execute(f"DROP INDEX IF EXISTS {idx}")
             return name
 
         for key in args.only.split(","):
             opts, reproj, is_csv = sets[key]
-            stream = prebuilt_stream(opts, 1) if not opts.get("simplify") else None
-            times: dict[str, list[float]] = {"samsyn": [], "ogr2ogr": [], "shp2pgsql": [],
-                                             "ceiling": [], "samsyn_lean": [],
-                                             "ceiling_lean": []}
+            gtype = gtypes[key]
+            names = attribute_names(opts["path"], is_csv, ("Longitude", "Latitude"))
+            tools = not opts.get("simplify")   # the tools cannot simplify: samsyn only
+            stream = prebuilt_stream(opts, 1) if tools else None
+            times: dict[str, list[float]] = {k: [] for k in labels}
             rss, inner, base = [], [], []
+            # Untimed warm-up: the first load into a new cluster also creates its WAL segments
+            # (zero-filled, later ones are recycled) and reads the file from disk, which made
+            # whoever ran first (samsyn) up to 2x slower.
+            db = fresh()
+            run_samsyn(cluster.dsn(db), opts)
+            cluster.drop_database(db)
             for _ in range(args.rounds):
                 db = fresh()
                 wall, info = run_samsyn(cluster.dsn(db), opts)
@@ -238,54 +388,84 @@ def main() -> None:
                 rss.append(info["maxrss_kb"] * 1024)
                 base.append(info["base_kb"] * 1024)
                 inner.append(info["seconds"])
+                ref = sample(cluster, db, None, "samsyn")
                 cluster.drop_database(db)
-                if not opts.get("simplify"):   # the tools cannot simplify: samsyn only
+                times["read_encode"].append(run_read_encode(opts))
+                if not tools:
+                    continue
+                db = fresh()
+                pk = add_source(cluster, db)
+                times["ogr2ogr"].append(run_ogr2ogr_append(cluster, db, opts["path"], reproj,
+                                                           is_csv, gtype, names, pk))
+                sample(cluster, db, ref, "ogr2ogr -append")
+                cluster.drop_database(db)
+                db = fresh()
+                times["ogr2ogr_own"].append(run_ogr2ogr(cluster, db, opts["path"], reproj,
+                                                        is_csv))
+                cluster.drop_database(db)
+                if not is_csv:
                     db = fresh()
-                    times["ogr2ogr"].append(run_ogr2ogr(cluster, db, opts["path"], reproj, is_csv))
+                    pk = add_source(cluster, db)
+                    times["shp2pgsql"].append(run_shp2pgsql_append(cluster, db, opts["path"],
+                                                                   reproj, gtype, pk))
+                    sample(cluster, db, ref, "shp2pgsql + INSERT")
                     cluster.drop_database(db)
-                    if not is_csv:
-                        db = fresh()
-                        times["shp2pgsql"].append(run_shp2pgsql(cluster, db, opts["path"],
+                    db = fresh()
+                    times["shp2pgsql_own"].append(run_shp2pgsql(cluster, db, opts["path"],
                                                                 reproj))
-                        cluster.drop_database(db)
-                    db = fresh()
-                    times["ceiling"].append(run_ceiling(cluster, db, stream))
                     cluster.drop_database(db)
-                    db = fresh(lean=True)
-                    times["samsyn_lean"].append(run_samsyn(cluster.dsn(db), opts)[0])
+                for k, kw in (("ceiling", {}), ("ceiling_lean", {"lean": True})):
+                    db = fresh(**kw)
+                    times[k].append(run_ceiling(cluster, db, stream))
+                    sample(cluster, db, ref, k)
                     cluster.drop_database(db)
-                    db = fresh(lean=True)
-                    times["ceiling_lean"].append(run_ceiling(cluster, db, stream))
-                    cluster.drop_database(db)
+                db = fresh(lean=True)
+                times["samsyn_lean"].append(run_samsyn(cluster.dsn(db), opts)[0])
+                cluster.drop_database(db)
             med = {k: statistics.median(v) for k, v in times.items() if v}
             nb = numpy_bytes(opts)
             table.append((key, med, max(rss), nb, statistics.median(inner), min(base)))
             s = med["samsyn"]
-            if "ogr2ogr" in med:
-                ratios.append(f"{key}: ogr2ogr/samsyn {med['ogr2ogr'] / s:.2f}x")
-            if "shp2pgsql" in med:
-                ratios.append(f"{key}: shp2pgsql/samsyn {med['shp2pgsql'] / s:.2f}x")
-            if "ceiling" in med:
-                ratios.append(f"{key}: ceiling/samsyn {med['ceiling'] / s:.0%}")
-            if "samsyn_lean" in med:
-                sl = med["samsyn_lean"]
-                ratios.append(f"{key} lean table: ogr2ogr/samsyn {med['ogr2ogr'] / sl:.2f}x"
-                              + (f", shp2pgsql/samsyn {med['shp2pgsql'] / sl:.2f}x"
-                                 if "shp2pgsql" in med else "")
-                              + f", ceiling/samsyn {med['ceiling_lean'] / sl:.0%}")
+
+            def r(a: str, b: str) -> str:
+                return f"{med[a] / med[b]:.2f}x"
+
+            def pct(a: str, b: str) -> str:
+                return f"{med[a] / med[b]:.0%}"
+            if tools:
+                same = [f"ogr2ogr/samsyn {r('ogr2ogr', 'samsyn')}"]
+                own = [f"ogr2ogr/samsyn {r('ogr2ogr_own', 'samsyn')}"]
+                lean = [f"ogr2ogr own/samsyn lean {r('ogr2ogr_own', 'samsyn_lean')}"]
+                if "shp2pgsql" in med:
+                    same.append(f"shp2pgsql/samsyn {r('shp2pgsql', 'samsyn')}")
+                    own.append(f"shp2pgsql/samsyn {r('shp2pgsql_own', 'samsyn')}")
+                    lean.append(f"shp2pgsql own/samsyn lean {r('shp2pgsql_own', 'samsyn_lean')}")
+                same.append(f"ceiling/samsyn {pct('ceiling', 'samsyn')}")
+                lean.append(f"ceiling/samsyn {pct('ceiling_lean', 'samsyn_lean')}")
+                ratios.append(f"{key} same target: " + ", ".join(same))
+                ratios.append(f"{key} own table (tools' own table vs samsyn into core_geometry): "
+                              + ", ".join(own))
+                ratios.append(f"{key} lean table: " + ", ".join(lean))
+            ratios.append(f"{key}: read+encode/samsyn in-proc "
+                          f"{med['read_encode'] / statistics.median(inner):.0%}")
             ratios.append(f"{key}: (peak - import-time RSS)/numpy buffers "
                           f"{(max(rss) - min(base)) / nb:.2f}x")
             del stream
-            print(key, {k: round(v, 3) for k, v in med.items()}, f"rss {max(rss) / 2**20:.0f} MB", flush=True)
-    print(f"{'dataset':16} {'samsyn s':>9} {'(in-proc)':>10} {'ogr2ogr s':>10} {'shp2pgsql s':>12} "
-          f"{'ceiling s':>10} {'lean s':>7} {'lean ceil':>9} {'peak RSS MB':>12} {'base MB':>8} {'numpy MB':>9}")
-    for key, med, r, nb, inner_s, b in table:
-        def f(k: str) -> str:
-            return f"{med[k]:.2f}" if k in med else "-"
-        print(f"{key:16} {f('samsyn'):>9} {inner_s:10.2f} {f('ogr2ogr'):>10} {f('shp2pgsql'):>12} "
-              f"{f('ceiling'):>10} {f('samsyn_lean'):>7} {f('ceiling_lean'):>9} {r / 2**20:12.0f} {b / 2**20:8.0f} {nb / 2**20:9.0f}")
+            print(key, {k: round(v, 3) for k, v in med.items()},
+                  f"rss {max(rss) / 2**20:.0f} MB", flush=True)
+    cols = ["samsyn", "ogr2ogr", "shp2pgsql", "ceiling",
+            "ogr2ogr_own", "shp2pgsql_own", "samsyn_lean", "ceiling_lean", "read_encode"]
+    print("seconds (median of --rounds); samsyn = wall time of its process, (in-proc) = "
+          "run_import alone")
+    print("| dataset | " + " | ".join(labels[c] for c in cols)
+          + " | samsyn (in-proc) | peak RSS MB | base MB | numpy MB |")
+    print("|" + "---|" * (len(cols) + 5))
+    for key, med, rs, nb, inner_s, b in table:
+        cells = [(f"{med[c]:.1f}" if med[c] >= 1 else f"{med[c]:.2f}") if c in med else "–"
+                 for c in cols]
+        print(f"| {key} | " + " | ".join(cells)
+              + f" | {inner_s:.1f} | {rs / 2**20:.0f} | {b / 2**20:.0f} | {nb / 2**20:.0f} |")
     print("ratios: " + "; ".join(ratios))
-
 
 if __name__ == "__main__":
     main()
