@@ -1,6 +1,8 @@
 """HTTP route of /api/v1/wfs/ (the legacy GeometryApi view)."""
 from __future__ import annotations
 
+import functools
+import threading
 from typing import Any
 
 from litestar.params import RawBody
@@ -21,9 +23,18 @@ GEOMETRY_API = View(
 )
 
 
+@functools.cache
+def _wfs_slots() -> threading.BoundedSemaphore:
+    """How many wfs handlers of this process hold a pooled connection at once: half the pool,
+    so that the views running inline on the event loop always find a free one (waiting for one
+    there would stall the loop), and the other wfs threads wait here, not on the pool's
+    timeout."""
+    return threading.BoundedSemaphore(max(1, get_settings().pool_size // 2))
+
+
 def _get(call: Call) -> Response[Any]:
     try:
-        with reader() as conn:
+        with _wfs_slots(), reader() as conn:
             body = service.feature_collection(conn, call.query)
     except service.WfsError as exc:
         return views.json_response(GEOMETRY_API, exc.status, wire.render({"error": exc.message}),
@@ -31,7 +42,11 @@ def _get(call: Call) -> Response[Any]:
     return views.ok(GEOMETRY_API, call, body)
 
 
-@route("/api/v1/wfs/", http_method=views.ALL_METHODS, sync_to_thread=views.SYNC_TO_THREAD,
+# The one view that runs in the thread pool: a wfs answer (up to 10,000 features, megabytes)
+# holds its handler for tens of milliseconds, and on the event loop 48 such clients made every
+# other request, /ready included, wait behind them (up to 0.8 s); the thread hop (~0.1 ms)
+# is nothing beside that. The short views stay inline (views.SYNC_TO_THREAD).
+@route("/api/v1/wfs/", http_method=views.ALL_METHODS, sync_to_thread=True,
        operation_class=LegacyOperation)
 def geometry_api(request: Request[Any, Any, Any], body: RawBody) -> Response[Any]:
     """GET: the geometries of one source as a GeoJSON FeatureCollection."""
