@@ -181,7 +181,7 @@ def test_probes_answer_at_once_under_a_wfs_load(own_cluster: tuple[LocalCluster,
     ready = sorted(p[1] for p in probes if p[0] == "/ready")
     health = sorted(p[1] for p in probes if p[0] == "/health")
     assert all(p[2] == 200 for p in probes)
-    assert health[-1] < 0.1, health[-5:]
+    assert health[-1] < 0.25, health[-5:]     # granian's own file: never behind the handlers
     # on the event loop: median 0.62 s, none under 0.5 s (2 cores shared with the 48 client
     # threads and PostgreSQL); with wfs in the thread pool: median ~0.15 s, max ~0.45 s
     assert ready[len(ready) // 2] < 0.3 and ready[-1] < 1.0, ready
