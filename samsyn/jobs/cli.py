@@ -46,7 +46,11 @@ def _settings() -> Any:
 
 def _console() -> Any:
     from rich.console import Console
-    return Console(stderr=True)
+    console = Console(stderr=True)
+    if not console.is_terminal:
+        # a log file or a pipe: rich's default 80 columns cut the counts ("1000000/10000…")
+        console = Console(stderr=True, width=120)
+    return console
 
 
 class ProgressBar:
