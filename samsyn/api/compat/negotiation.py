@@ -45,6 +45,8 @@ class Negotiated:
     def indent(self, default: int | None = None) -> int | None:
         """JSONRenderer.get_indent: `indent=N` of the accepted type clamped to 0..8, 0 as
         none; else `default` (None: compact; drf-spectacular's JSON renderer uses 4)."""
+        if ";" not in self.accepted:    # no parameters (every plain JSON answer): no parse
+            return default
         try:
             value = max(min(int(parse_media_type(self.accepted)[2]["indent"]), 8), 0)
         except (KeyError, ValueError, TypeError):
@@ -72,47 +74,43 @@ def _header_params(text: str) -> list[str]:
     return out
 
 
-def parse_header(line: str) -> tuple[str, dict[str, str]]:
-    """cgi.parse_header: the main value as sent (stripped), parameter names lower-cased,
-    `"quoted"` values unquoted (backslash escapes undone), a repeated parameter: the last."""
-    parts = _header_params(";" + line)
+def _parameters(parts: list[str], *, rfc2231: bool) -> dict[str, str]:
+    """The `name=value` parts after the main value, as cgi.parse_header and Django 4.1's
+    parse_header both read them: names lower-cased, `"quoted"` values unquoted (backslash
+    escapes undone), a repeated name: the last; Django also decodes `name*=charset'lang'value`
+    (RFC 2231)."""
     params: dict[str, str] = {}
-    for part in parts[1:]:
+    for part in parts:
         name, sep, value = part.partition("=")
         if not sep:
             continue
-        value = value.strip()
-        if len(value) >= 2 and value[0] == value[-1] == '"':
-            value = value[1:-1].replace("\\\\", "\\").replace('\\"', '"')
-        params[name.strip().lower()] = value
-    return parts[0], params
-
-
-def parse_media_type(text: str) -> tuple[str, str, dict[str, str]]:
-    """_MediaType(text): Django 4.1's parse_header, then the type split at `/`: the type and
-    the parameter names lower-cased, quoted values unquoted, `name*=charset'lang'value`
-    (RFC 2231) decoded; (main type, subtype, params)."""
-    parts = _header_params(";" + text)
-    full = parts[0].lower() if parts else ""
-    params: dict[str, str] = {}
-    for part in parts[1:]:
-        i = part.find("=")
-        if i < 0:
-            continue
-        name = part[:i].strip().lower()
+        name = name.strip().lower()
         encoded = False
-        if name.endswith("*"):
+        if rfc2231 and name.endswith("*"):
             name = name[:-1]
             encoded = part.count("'") == 2
-        value = part[i + 1:].strip()
+        value = value.strip()
         if len(value) >= 2 and value[0] == value[-1] == '"':
             value = value[1:-1].replace("\\\\", "\\").replace('\\"', '"')
         if encoded:
             charset, _, rest = value.partition("'")
             value = _unquote(rest.partition("'")[2], charset)
         params[name] = value
-    main, _, sub = full.partition("/")
-    return main, sub, params
+    return params
+
+
+def parse_header(line: str) -> tuple[str, dict[str, str]]:
+    """cgi.parse_header: the main value as sent (stripped) and its parameters."""
+    parts = _header_params(";" + line)
+    return parts[0], _parameters(parts[1:], rfc2231=False)
+
+
+def parse_media_type(text: str) -> tuple[str, str, dict[str, str]]:
+    """_MediaType(text): Django 4.1's parse_header (the type lower-cased too), then the type
+    split at `/`; (main type, subtype, params)."""
+    parts = _header_params(";" + text)
+    main, _, sub = (parts[0].lower() if parts else "").partition("/")
+    return main, sub, _parameters(parts[1:], rfc2231=True)
 
 
 def _unquote(value: str, charset: str) -> str:
