@@ -29,12 +29,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -425,7 +423,6 @@ def main() -> None:
             med = {k: statistics.median(v) for k, v in times.items() if v}
             nb = numpy_bytes(opts)
             table.append((key, med, max(rss), nb, statistics.median(inner), min(base)))
-            s = med["samsyn"]
 
             def r(a: str, b: str) -> str:
                 return f"{med[a] / med[b]:.2f}x"

@@ -174,16 +174,21 @@ def run(kind: str, args: dict[str, Any], *, no_wait: bool, sync: bool, label: st
             if bar is not None:   # the total a CSV knows only at the end
                 bar.update(job["progress"], job["total"])
             return job
-        in_process = not settings.broker_url
-        worker = _enqueue(job_id, start_worker=in_process)
-        try:
-            return wait_for(job_id, bar)
-        finally:
-            if worker is not None:
-                worker.stop()
+        return _enqueue_and_wait(job_id, bar, in_process=not settings.broker_url)
     finally:
         if bar is not None:
             bar.__exit__(None, None, None)
+
+
+def _enqueue_and_wait(job_id: int, bar: ProgressBar | None, *,
+                      in_process: bool) -> dict[str, Any]:
+    """Send the job and wait for its row to finish; in_process: on a worker of our own."""
+    worker = _enqueue(job_id, start_worker=in_process)
+    try:
+        return wait_for(job_id, bar)
+    finally:
+        if worker is not None:
+            worker.stop()
 
 
 def _enqueue(job_id: int, *, start_worker: bool = False) -> Any:
@@ -432,11 +437,7 @@ def jobs_run(job_id: int) -> None:
     if _settings().broker_url:
         raise CommandFailed("jobs run is the in-process worker of --no-wait; "
                             "SAMSYN_BROKER_URL is set")
-    worker = _enqueue(job_id, start_worker=True)
-    try:
-        job = wait_for(job_id, None)
-    finally:
-        worker.stop()
+    job = _enqueue_and_wait(job_id, None, in_process=True)
     sys.exit(0 if job["status"] == "successful" else 1)
 
 
