@@ -117,6 +117,7 @@ def create_app() -> Front:
     import gc
 
     from samsyn import logs
+    from samsyn.db.readiness import readiness
     from samsyn.settings import DEV_SECRET_KEY, get_settings
     settings = get_settings()
     logs.configure(settings.log_level)
@@ -124,6 +125,7 @@ def create_app() -> Front:
         log.warning("SECRET_KEY is the development default: set it to the legacy Django "
                     "SECRET_KEY before serving real users (tokens signed with it are forgeable)")
     app = Front(create_litestar(max_body_bytes=settings.max_body_bytes))
+    readiness.start()  # the first /ready then finds an answer, not a probe to wait for
     # Everything built so far lives as long as the worker: keep it out of the collector's
     # sight, or each full collection walks the whole framework (measured 50 ms pauses during
     # a 10,000-feature response, whose row stream allocates a tuple per feature).

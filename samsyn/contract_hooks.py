@@ -9,15 +9,12 @@ from typing import Any
 import psycopg
 from psycopg.types.json import Jsonb
 
+from samsyn.db.engine import dsn
 from samsyn.domain.accounts.passwords import make_password
 
 # Rows Django's migrations created; everything else is emptied by a reset.
 KEEP_TABLES = {"spatial_ref_sys", "alembic_version", "django_migrations", "django_content_type",
                "auth_permission"}
-
-
-def _dsn(database_url: str) -> str:
-    return database_url.replace("postgresql+psycopg://", "postgresql://", 1)
 
 
 def reset(database_url: str, profile: str, wait_url: str | None = None) -> None:
@@ -28,7 +25,7 @@ def reset(database_url: str, profile: str, wait_url: str | None = None) -> None:
     """
     if profile not in ("default", "locmem", "smtp"):
         raise ValueError(f"unknown profile {profile!r}")
-    with psycopg.connect(_dsn(database_url), autocommit=True) as conn:
+    with psycopg.connect(dsn(database_url), autocommit=True) as conn:
         tables = [r[0] for r in conn.execute(
             "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")]
         data_tables = [t for t in tables if t not in KEEP_TABLES]
@@ -57,7 +54,7 @@ def fixture(database_url: str, request: dict[str, Any]) -> dict[str, Any]:
     handler = FIXTURES.get(kind)  # type: ignore[arg-type]
     if handler is None:
         return {"error": f"unknown fixture kind {kind!r}"}
-    with psycopg.connect(_dsn(database_url), autocommit=True) as conn:
+    with psycopg.connect(dsn(database_url), autocommit=True) as conn:
         return handler(conn, request)
 
 

@@ -102,17 +102,32 @@ class Breaker:
             return
 
 
-def _dsn(url: str) -> str:
+def dsn(url: str) -> str:
+    """The libpq connection string of a SQLAlchemy URL (for psycopg.connect)."""
     return url.replace("postgresql+psycopg://", "postgresql://", 1)
 
 
 def _probe() -> None:
-    with psycopg.connect(_dsn(get_settings().database_url), connect_timeout=CONNECT_TIMEOUT,
+    with psycopg.connect(dsn(get_settings().database_url), connect_timeout=CONNECT_TIMEOUT,
                          application_name="samsyn-probe", autocommit=True) as conn:
         conn.execute("SELECT 1")
 
 
 breaker = Breaker(_probe)
+
+
+def confirm_reachable() -> None:
+    """Connect once, directly: called when a pooled connection turned out closed by the server
+    (a restart, or a shutdown in progress). A server that is gone then trips the breaker in
+    milliseconds; otherwise the request waited the pool's timeout for a refill that cannot
+    happen, on the event loop, and every other request of the process waited with it."""
+    try:
+        _probe()
+    except Exception as error:
+        if is_unavailable(error):
+            breaker.trip()
+            raise DatabaseUnavailable from None
+        raise
 
 
 def make_engine(url: str, *, pool_size: int = 8, max_overflow: int = 8) -> Engine:

@@ -83,16 +83,12 @@ def copy_out(conn: Reader, query: Query, params: dict[str, Any]) -> bytes:
     return b"".join(parts)
 
 
-def _dsn(url: str) -> str:
-    return url.replace("postgresql+psycopg://", "postgresql://", 1)
-
-
 @functools.cache
 def get_read_pool() -> ConnectionPool:
     """One pool per process (created lazily: workers fork)."""
     settings = get_settings()
     return ConnectionPool(
-        _dsn(settings.database_url),
+        engine.dsn(settings.database_url),
         min_size=1,
         max_size=settings.pool_size,
         kwargs={"autocommit": True, "application_name": "samsyn-read",
@@ -110,11 +106,13 @@ def reader() -> Iterator[Reader]:
     engine.breaker.guard()
     pool = get_read_pool()
     conn = pool.getconn()
-    for _ in range(pool.max_size):
+    for attempt in range(pool.max_size):
         if engine.connection_alive(conn):
             break
         conn.close()  # closed by the server (restart): the pool replaces it
         pool.putconn(conn)
+        if attempt == 0:
+            engine.confirm_reachable()
         conn = pool.getconn()
     try:
         yield conn
