@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import functools
+import ipaddress
 import os
 
 import msgspec
@@ -42,7 +43,6 @@ def parse_rate(name: str, value: str) -> Rate | None:
 
 def parse_networks(name: str, value: str) -> tuple[str, ...]:
     """Comma-separated addresses or networks (CIDR), normalized; raises SettingsError."""
-    import ipaddress
     out = []
     for item in value.replace(" ", ",").split(","):
         if item:
@@ -78,6 +78,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     throttle_password_reset_account: Rate | None = Rate(5, 3600)
     # Peers whose X-Forwarded-For names the client (the reverse proxy); empty: the TCP peer.
     trusted_proxies: tuple[str, ...] = ()
+    # Where the mail job delivers the outbox (SAMSYN_SMTP_HOST / SAMSYN_SMTP_PORT): Django's
+    # default EMAIL_HOST / EMAIL_PORT, localhost:25.
+    smtp_host: str = "localhost"
+    smtp_port: int = 25
 
 
 def normalize_database_url(url: str) -> str:
@@ -115,6 +119,10 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         raise SettingsError("SAMSYN_LOGIN_KEY_LIFETIME must be a number of seconds") from None
     if key_lifetime <= 0:
         raise SettingsError("SAMSYN_LOGIN_KEY_LIFETIME must be a positive number of seconds")
+    try:
+        smtp_port = int(env.get("SAMSYN_SMTP_PORT", "25"))
+    except ValueError:
+        raise SettingsError("SAMSYN_SMTP_PORT must be an integer (a TCP port)") from None
     rates = {name: parse_rate(f"SAMSYN_{name.upper()}", env[f"SAMSYN_{name.upper()}"])
              for name in ("throttle_login_ip", "throttle_login_account",
                           "throttle_password_reset_ip", "throttle_password_reset_account")
@@ -135,6 +143,8 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         data_upload_max_number_fields=max_fields,
         data_upload_max_number_files=max_files,
         trusted_proxies=proxies,
+        smtp_host=env.get("SAMSYN_SMTP_HOST", "localhost"),
+        smtp_port=smtp_port,
         **rates,  # type: ignore[arg-type]
     )
 

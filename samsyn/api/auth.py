@@ -7,11 +7,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import jwt
-from sqlalchemy import bindparam, delete, select
 
-from samsyn.db.models import AuthToken, TokenDenylist, User, UserTokenEpoch
-from samsyn.db.reads import Query, Reader
+from samsyn.db.reads import Reader, reader
+from samsyn.domain.accounts import queries
+from samsyn.domain.accounts.queries import AUTH_EXTRA as _EXTRA
+from samsyn.domain.accounts.queries import AUTH_IS_ACTIVE as _IS_ACTIVE
 from samsyn.errors import AuthenticationFailed
+from samsyn.settings import get_settings
 
 INVALID_TOKEN = "Given token not valid for any token type"
 _DRF_KEY = re.compile(r"[0-9a-f]{40}")
@@ -71,21 +73,6 @@ def bearer_token(header: str | None) -> str | None:
     return parts[1]
 
 
-_USER_COLUMNS = (User.id, User.username, User.email, User.first_name, User.last_name,
-                 User.is_active)
-_IS_ACTIVE = 5
-_EXTRA = 6  # the first column after the user's: valid_after (JWT) / created (key)
-# A user row with its token epoch: one round trip.
-_USER_BY_ID = Query(select(*_USER_COLUMNS, UserTokenEpoch.valid_after)
-                    .outerjoin(UserTokenEpoch, UserTokenEpoch.user_id == User.id)
-                    .where(User.id == bindparam("id")))
-_USER_BY_KEY = Query(select(*_USER_COLUMNS, AuthToken.created)
-                     .join(AuthToken, AuthToken.user_id == User.id)
-                     .where(AuthToken.key == bindparam("key")))
-_DELETE_KEY = Query(delete(AuthToken).where(AuthToken.key == bindparam("key")))
-_DENIED = Query(select(TokenDenylist.jti).where(TokenDenylist.jti == bindparam("jti")))
-
-
 def key_expired(created: dt.datetime | None, lifetime_s: float,
                 now: dt.datetime | None = None) -> bool:
     """A login key older than its lifetime (or with no creation time) has ended."""
@@ -119,7 +106,7 @@ def _user_by_id(conn: Reader, user_id: Any) -> Any:
         return None
     if not -(2**31) <= user_id < 2**31:
         return None
-    return _USER_BY_ID.first(conn, id=user_id)
+    return queries.auth_user_by_id(conn, user_id)
 
 
 def authenticate_request(header: str | None, secret: str, *,
@@ -135,9 +122,7 @@ def authenticate_request(header: str | None, secret: str, *,
     """
     if bearer_token(header) is None:
         return None
-    from samsyn.db.reads import reader
     if key_lifetime is None:
-        from samsyn.settings import get_settings
         key_lifetime = get_settings().login_key_lifetime
     with reader() as conn:
         return authenticate(conn, header, secret, key_lifetime=key_lifetime)
@@ -154,10 +139,10 @@ def authenticate(conn: Reader, header: str | None, secret: str, *,
     if raw is None:
         return None
     if _DRF_KEY.fullmatch(raw):
-        row = _USER_BY_KEY.first(conn, key=raw)
+        row = queries.auth_user_by_key(conn, raw)
         if row is not None and key_expired(row[_EXTRA], key_lifetime):
             # an ended key is gone for good and fails exactly as an unknown one (below)
-            conn.execute(_DELETE_KEY.sql, _DELETE_KEY.bind({"key": raw}), prepare=True)
+            queries.delete_login_key(conn, raw)
             row = None
         if row is not None:
             if not row[_IS_ACTIVE]:
@@ -169,7 +154,7 @@ def authenticate(conn: Reader, header: str | None, secret: str, *,
             "detail": "Token contained no recognizable user identification",
             "code": "token_not_valid",
         })
-    if _DENIED.first(conn, jti=str(payload["jti"])) is not None:
+    if queries.jti_denied(conn, str(payload["jti"])):
         raise _token_error("Token is invalid or expired")
     row = _user_by_id(conn, payload["user_id"])
     if row is None:

@@ -21,9 +21,11 @@ from email.message import EmailMessage
 from email.utils import format_datetime
 from typing import Any
 
-from sqlalchemy import bindparam, text
-from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session, sessionmaker
+
+from samsyn.db.engine import get_sessions
+from samsyn.domain.accounts import queries
+from samsyn.settings import get_settings
 
 log = logging.getLogger("samsyn.mail")
 
@@ -68,23 +70,16 @@ def reset_body(site: Site, username: str, url: str) -> str:
                        f"password.\n\n{url}\n\nIn case you forgot, your username is {username}.")
 
 
-_INSERT = text(
-    "INSERT INTO samsyn_mail_outbox (sender, recipients, subject, body, content_type) "
-    "VALUES (:sender, :recipients, :subject, :body, :content_type)"
-).bindparams(bindparam("recipients", type_=JSONB))
-
-
 def enqueue(db: Session, site: Site, to: str, subject: str, body: str) -> None:
     """adapter.send_mail: subject prefixed with `[<site name>] `, one recipient."""
-    db.execute(_INSERT, {"sender": FROM_EMAIL, "recipients": [to],
-                         "subject": f"[{site.domain}] {subject}", "body": body,
-                         "content_type": CONTENT_TYPE})
+    queries.insert_mail(db, sender=FROM_EMAIL, recipients=[to],
+                        subject=f"[{site.domain}] {subject}", body=body,
+                        content_type=CONTENT_TYPE)
 
 
 def outbox(db: Session) -> list[dict[str, Any]]:
     """Every outbox message in sending order (the `mail_outbox` replay fixture shape)."""
-    rows = db.execute(text("SELECT sender, recipients, subject, content_type, body "
-                           "FROM samsyn_mail_outbox ORDER BY id")).all()
+    rows = queries.outbox_rows(db)
     return [{"from": r.sender, "to": ", ".join(r.recipients), "subject": r.subject,
              "content_type": r.content_type, "body": r.body} for r in rows]
 
@@ -165,18 +160,6 @@ def _permanent(exc: BaseException) -> bool:
     return False
 
 
-_CLAIM = text(
-    "SELECT id, created, sender, recipients, subject, body, attempts FROM samsyn_mail_outbox "
-    "WHERE sent_at IS NULL AND dead_at IS NULL AND next_attempt_at <= now() "
-    "ORDER BY next_attempt_at, id LIMIT 1 FOR UPDATE SKIP LOCKED")
-_SENT = text("UPDATE samsyn_mail_outbox SET attempts = attempts + 1, sent_at = now(), "
-             "last_error = NULL WHERE id = :id")
-_FAILED = text(
-    "UPDATE samsyn_mail_outbox SET attempts = attempts + 1, last_error = :error, "
-    "next_attempt_at = now() + make_interval(secs => :delay), "
-    "dead_at = CASE WHEN :dead THEN now() END WHERE id = :id")
-
-
 def _message(row: Any) -> EmailMessage:
     message = EmailMessage()
     message["From"] = row.sender
@@ -201,7 +184,7 @@ def deliver_pending(sessions: sessionmaker[Session], send: Transport, *,
     sent = failed = 0
     for _ in range(limit):
         with sessions.begin() as db:   # commits right after the server accepted the message
-            row = db.execute(_CLAIM).first()
+            row = queries.claim_due_mail(db)
             if row is None:
                 break
             try:
@@ -212,8 +195,8 @@ def deliver_pending(sessions: sessionmaker[Session], send: Transport, *,
                 # not an SMTP or network error: the message itself cannot be built or sent
                 unexpected = not isinstance(exc, OSError | smtplib.SMTPException)
                 dead = attempts >= MAX_ATTEMPTS or unexpected or _permanent(exc)
-                db.execute(_FAILED, {"id": row.id, "error": f"{type(exc).__name__}: {exc}",
-                                     "delay": retry_delay(attempts), "dead": dead})
+                queries.mark_mail_failed(db, row.id, error=f"{type(exc).__name__}: {exc}",
+                                         retry_in_s=retry_delay(attempts), dead=dead)
                 if dead:
                     log.error("mail %s is dead after %d attempts (%s); `samsyn mail requeue "
                               "%s` sends it again", row.id, attempts, exc, row.id)
@@ -223,7 +206,7 @@ def deliver_pending(sessions: sessionmaker[Session], send: Transport, *,
                 stop = _unreachable(exc)
             else:
                 sent += 1
-                db.execute(_SENT, {"id": row.id})
+                queries.mark_mail_sent(db, row.id)
                 stop = False
         if stop:
             break
@@ -232,13 +215,13 @@ def deliver_pending(sessions: sessionmaker[Session], send: Transport, *,
 
 def deliver_outbox(*, limit: int = 100, transport: Transport | None = None) -> tuple[int, int]:
     """One delivery pass: the body of the periodic mail job (a Dramatiq actor calls this).
-    SMTP target: SAMSYN_SMTP_HOST / SAMSYN_SMTP_PORT (Django's default localhost:25).
-    Returns (sent, failed)."""
-    import os
-
-    from samsyn.db.engine import get_sessions
-    send = transport or smtp_transport(os.environ.get("SAMSYN_SMTP_HOST", "localhost"),
-                                       int(os.environ.get("SAMSYN_SMTP_PORT", "25")))
+    SMTP target: the settings' smtp_host / smtp_port (SAMSYN_SMTP_HOST / SAMSYN_SMTP_PORT,
+    Django's default localhost:25). Returns (sent, failed)."""
+    if transport is None:
+        settings = get_settings()
+        send = smtp_transport(settings.smtp_host, settings.smtp_port)
+    else:
+        send = transport
     try:
         return deliver_pending(get_sessions(), send, limit=limit)
     finally:
@@ -247,23 +230,12 @@ def deliver_outbox(*, limit: int = 100, transport: Transport | None = None) -> t
             close()
 
 
-_DEAD = text("SELECT id, created, recipients, subject, attempts, dead_at, last_error "
-             "FROM samsyn_mail_outbox WHERE dead_at IS NOT NULL AND sent_at IS NULL "
-             "ORDER BY id")
-
-
 def dead_messages(db: Session) -> list[Any]:
     """The messages delivery gave up on (for `samsyn mail dead`)."""
-    return list(db.execute(_DEAD).all())
+    return queries.dead_mails(db)
 
 
 def requeue(db: Session, ids: Sequence[int] | None) -> list[int]:
     """Dead messages (`ids`, or every one for None) due again with a fresh attempt count;
     returns the ids requeued."""
-    sql = ("UPDATE samsyn_mail_outbox SET dead_at = NULL, attempts = 0, next_attempt_at = now() "
-           "WHERE dead_at IS NOT NULL AND sent_at IS NULL")
-    params: dict[str, Any] = {}
-    if ids is not None:
-        sql += " AND id = ANY(:ids)"
-        params["ids"] = list(ids)
-    return sorted(r[0] for r in db.execute(text(sql + " RETURNING id"), params))
+    return sorted(queries.requeue_dead_mails(db, ids))

@@ -3,10 +3,13 @@ from __future__ import annotations
 
 import click
 
+from samsyn.settings import SettingsError, get_settings
+
 
 def _sessions():  # type: ignore[no-untyped-def]
+    # lazy: `samsyn` imports this module for its click group; `samsyn --help` loads no
+    # database layer (SQLAlchemy, psycopg)
     from samsyn.db.engine import get_sessions
-    from samsyn.settings import SettingsError, get_settings
     try:
         get_settings()
     except SettingsError as exc:
@@ -22,7 +25,7 @@ def mail() -> None:
 @mail.command("dead")
 def dead() -> None:
     """List the dead messages: id, when it died, attempts, recipients, subject, last error."""
-    from samsyn.domain.accounts.mail import dead_messages
+    from samsyn.domain.accounts.mail import dead_messages  # lazy: see _sessions
     with _sessions()() as db:
         rows = dead_messages(db)
     for r in rows:
@@ -36,7 +39,7 @@ def dead() -> None:
 @click.option("--all", "all_", is_flag=True, help="Every dead message.")
 def requeue(ids: tuple[int, ...], all_: bool) -> None:
     """Make dead messages (IDS, or --all) due again with a fresh retry budget."""
-    from samsyn.domain.accounts.mail import requeue as requeue_messages
+    from samsyn.domain.accounts.mail import requeue as requeue_messages  # lazy: see _sessions
     if bool(ids) == all_:
         raise click.UsageError("give message ids or --all (not both)")
     with _sessions().begin() as db:

@@ -1,16 +1,20 @@
-"""SQL of the accounts flows on Django's tables (auth_user, authtoken_token,
-account_emailaddress, account_emailconfirmation), samsyn_token_denylist and
-samsyn_user_token_epoch."""
+"""The only module that builds SQL for the accounts domain: Django's tables (auth_user,
+authtoken_token, account_emailaddress, account_emailconfirmation, django_session),
+samsyn_token_denylist, samsyn_user_token_epoch, samsyn_throttle and samsyn_mail_outbox, and
+the request authentication's reads (samsyn.api.auth)."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, text, update
+from sqlalchemy import bindparam, delete, func, insert, select, text, update
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
-from samsyn.db.models import AuthToken, EmailAddress, User, UserTokenEpoch
+from samsyn.db.models import AuthToken, EmailAddress, TokenDenylist, User, UserTokenEpoch
+from samsyn.db.reads import Query, Reader
 from samsyn.domain.accounts import tokens
 
 
@@ -43,6 +47,21 @@ def email_taken(db: Session, email: str) -> bool:
         return True
     return db.execute(select(User.id).where(func.upper(User.email) == func.upper(email))
                       .limit(1)).first() is not None
+
+
+def other_user_has_username(db: Session, username: str, user_id: int) -> bool:
+    """Another user than `user_id` has exactly (case-sensitively) this username."""
+    return db.execute(select(User.id).where(User.username == username, User.id != user_id)
+                      .limit(1)).first() is not None
+
+
+def update_user(db: Session, user_id: int, values: dict[str, Any]) -> None:
+    """Set the given auth_user columns of the user."""
+    db.execute(update(User).where(User.id == user_id).values(**values))
+
+
+def set_user_email(db: Session, user_id: int, email: str) -> None:
+    db.execute(update(User).where(User.id == user_id).values(email=email))
 
 
 def set_password(db: Session, user_id: int, encoded: str) -> None:
@@ -183,3 +202,145 @@ def throttle_refund(db: Session, scope: str, key: str, window_end: dt.datetime) 
     db.execute(text("UPDATE samsyn_throttle SET hits = hits - 1 WHERE scope = :scope "
                     "AND key = :key AND window_end = :end AND hits > 0"),
                {"scope": scope, "key": key, "end": window_end})
+
+
+# --- housekeeping ------------------------------------------------------------------------------
+
+def delete_expired_denylist(db: Session) -> int:
+    """Denylist entries whose JWTs have expired anyway; returns the row count."""
+    return db.execute(text("DELETE FROM samsyn_token_denylist WHERE expires < now()")).rowcount
+
+
+def delete_expired_sessions(db: Session) -> int:
+    """Expired Django sessions (manage.py clearsessions); returns the row count."""
+    return db.execute(text("DELETE FROM django_session WHERE expire_date < now()")).rowcount
+
+
+def delete_ended_throttle_windows(db: Session) -> int:
+    """Throttle counters of windows that have ended; returns the row count."""
+    return db.execute(text("DELETE FROM samsyn_throttle WHERE window_end <= now()")).rowcount
+
+
+# --- Django sessions (django_session) --------------------------------------------------------
+
+def session_data(db: Session, session_key: str) -> str | None:
+    """The encoded data of the unexpired session `session_key`, None when there is none."""
+    row = db.execute(text("SELECT session_data FROM django_session WHERE session_key = :k "
+                          "AND expire_date > now()"), {"k": session_key}).first()
+    return None if row is None else row[0]
+
+
+def delete_session(db: Session, session_key: str) -> None:
+    db.execute(text("DELETE FROM django_session WHERE session_key = :k"), {"k": session_key})
+
+
+def insert_session(db: Session, session_key: str, data: str, expire_date: dt.datetime) -> bool:
+    """Store a new session row; False (nothing written) when the key is taken."""
+    return db.execute(text(
+        "INSERT INTO django_session (session_key, session_data, expire_date) "
+        "VALUES (:k, :d, :e) ON CONFLICT (session_key) DO NOTHING RETURNING session_key"),
+        {"k": session_key, "d": data, "e": expire_date}).first() is not None
+
+
+# --- the mail outbox (samsyn_mail_outbox) ----------------------------------------------------
+
+_INSERT_MAIL = text(
+    "INSERT INTO samsyn_mail_outbox (sender, recipients, subject, body, content_type) "
+    "VALUES (:sender, :recipients, :subject, :body, :content_type)"
+).bindparams(bindparam("recipients", type_=JSONB))
+_CLAIM_DUE_MAIL = text(
+    "SELECT id, created, sender, recipients, subject, body, attempts FROM samsyn_mail_outbox "
+    "WHERE sent_at IS NULL AND dead_at IS NULL AND next_attempt_at <= now() "
+    "ORDER BY next_attempt_at, id LIMIT 1 FOR UPDATE SKIP LOCKED")
+_MAIL_SENT = text("UPDATE samsyn_mail_outbox SET attempts = attempts + 1, sent_at = now(), "
+                  "last_error = NULL WHERE id = :id")
+_MAIL_FAILED = text(
+    "UPDATE samsyn_mail_outbox SET attempts = attempts + 1, last_error = :error, "
+    "next_attempt_at = now() + make_interval(secs => :delay), "
+    "dead_at = CASE WHEN :dead THEN now() END WHERE id = :id")
+_DEAD_MAILS = text("SELECT id, created, recipients, subject, attempts, dead_at, last_error "
+                   "FROM samsyn_mail_outbox WHERE dead_at IS NOT NULL AND sent_at IS NULL "
+                   "ORDER BY id")
+
+
+def insert_mail(db: Session, *, sender: str, recipients: list[str], subject: str, body: str,
+                content_type: str) -> None:
+    """A new unsent outbox message, due at once."""
+    db.execute(_INSERT_MAIL, {"sender": sender, "recipients": recipients, "subject": subject,
+                              "body": body, "content_type": content_type})
+
+
+def outbox_rows(db: Session) -> list[Any]:
+    """Every outbox message (sender, recipients, subject, content_type, body), by id."""
+    return list(db.execute(text("SELECT sender, recipients, subject, content_type, body "
+                                "FROM samsyn_mail_outbox ORDER BY id")).all())
+
+
+def claim_due_mail(db: Session) -> Any:
+    """The next due message, locked for this transaction (SKIP LOCKED: one worker each), or
+    None: (id, created, sender, recipients, subject, body, attempts)."""
+    return db.execute(_CLAIM_DUE_MAIL).first()
+
+
+def mark_mail_sent(db: Session, mail_id: int) -> None:
+    db.execute(_MAIL_SENT, {"id": mail_id})
+
+
+def mark_mail_failed(db: Session, mail_id: int, *, error: str, retry_in_s: int,
+                     dead: bool) -> None:
+    """Count a failed attempt: due again in `retry_in_s` seconds, or dead."""
+    db.execute(_MAIL_FAILED, {"id": mail_id, "error": error, "delay": retry_in_s, "dead": dead})
+
+
+def dead_mails(db: Session) -> list[Any]:
+    """The unsent messages delivery gave up on, by id."""
+    return list(db.execute(_DEAD_MAILS).all())
+
+
+def requeue_dead_mails(db: Session, ids: Sequence[int] | None) -> list[int]:
+    """Make dead messages (`ids`, or every one for None) due now with no attempts counted;
+    returns the ids changed (unordered)."""
+    sql = ("UPDATE samsyn_mail_outbox SET dead_at = NULL, attempts = 0, next_attempt_at = now() "
+           "WHERE dead_at IS NOT NULL AND sent_at IS NULL")
+    params: dict[str, Any] = {}
+    if ids is not None:
+        sql += " AND id = ANY(:ids)"
+        params["ids"] = list(ids)
+    return [r[0] for r in db.execute(text(sql + " RETURNING id"), params)]
+
+
+# --- request authentication (samsyn.api.auth): prepared reads on an autocommit connection ------
+
+# Rows of auth_user_by_id / auth_user_by_key: these columns (AuthUser's fields), then one extra.
+AUTH_USER_COLUMNS = (User.id, User.username, User.email, User.first_name, User.last_name,
+                     User.is_active)
+AUTH_IS_ACTIVE = 5
+AUTH_EXTRA = 6  # the first column after the user's: valid_after (JWT) / created (key)
+# A user row with its token epoch: one round trip.
+_AUTH_USER_BY_ID = Query(select(*AUTH_USER_COLUMNS, UserTokenEpoch.valid_after)
+                         .outerjoin(UserTokenEpoch, UserTokenEpoch.user_id == User.id)
+                         .where(User.id == bindparam("id")))
+_AUTH_USER_BY_KEY = Query(select(*AUTH_USER_COLUMNS, AuthToken.created)
+                          .join(AuthToken, AuthToken.user_id == User.id)
+                          .where(AuthToken.key == bindparam("key")))
+_DELETE_LOGIN_KEY = Query(delete(AuthToken).where(AuthToken.key == bindparam("key")))
+_JTI_DENIED = Query(select(TokenDenylist.jti).where(TokenDenylist.jti == bindparam("jti")))
+
+
+def auth_user_by_id(conn: Reader, user_id: int) -> tuple[Any, ...] | None:
+    """The user's AUTH_USER_COLUMNS and its token epoch's valid_after (None: no epoch)."""
+    return _AUTH_USER_BY_ID.first(conn, id=user_id)
+
+
+def auth_user_by_key(conn: Reader, key: str) -> tuple[Any, ...] | None:
+    """The AUTH_USER_COLUMNS of the login key's user and the key's created time."""
+    return _AUTH_USER_BY_KEY.first(conn, key=key)
+
+
+def delete_login_key(conn: Reader, key: str) -> None:
+    conn.execute(_DELETE_LOGIN_KEY.sql, _DELETE_LOGIN_KEY.bind({"key": key}), prepare=True)
+
+
+def jti_denied(conn: Reader, jti: str) -> bool:
+    """The JWT id is on the denylist (logged out / revoked)."""
+    return _JTI_DENIED.first(conn, jti=jti) is not None

@@ -2,18 +2,25 @@
 allauth endpoints under /api/rest-auth/."""
 from __future__ import annotations
 
+import datetime as dt
+import html
+import re
 from typing import Any
+from urllib.parse import urlsplit
 
-from litestar.params import FromPath, RawBody
 from litestar import Request, Response, route
+from litestar.params import FromPath, RawBody
 
-from samsyn.api.compat import views, wire
+from samsyn.api import auth as auth_mod
+from samsyn.api.client_address import client_address
+from samsyn.api.compat import pages, views, wire
 from samsyn.api.compat.validation import metadata
 from samsyn.api.compat.views import Call, View, dispatch, ok
 from samsyn.api.openapi import LegacyOperation
 from samsyn.db.engine import get_read_sessions, get_sessions
-from samsyn.domain.accounts import schemas, service
-from samsyn.settings import get_settings
+from samsyn.domain.accounts import mail, schemas, service
+from samsyn.domain.accounts.service import Client, Guard, Presented, SessionOutcome
+from samsyn.settings import Rate, get_settings
 
 USER_PROFILE = View(
     name="User Profile",
@@ -54,18 +61,6 @@ def user_profile(request: Request[Any, Any, Any], body: RawBody) -> Response[Any
 
 
 # --- /api/rest-auth/ ------------------------------------------------------------------------
-
-import datetime as dt
-import html
-import re
-from urllib.parse import urlsplit
-
-from samsyn.api import auth as auth_mod
-from samsyn.api.compat import pages
-from samsyn.domain.accounts import mail
-from samsyn.api.client_address import client_address
-from samsyn.domain.accounts.service import Client, Guard, Presented, SessionOutcome
-from samsyn.settings import Rate
 
 SESSION_COOKIE = "sessionid"
 _POST = ("POST", "OPTIONS")

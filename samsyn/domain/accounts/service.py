@@ -1,27 +1,48 @@
-"""Account use-cases: the user's own profile (the rest of the accounts flows come later)."""
+"""Account use-cases: the user's own profile and the dj-rest-auth / allauth flows."""
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from samsyn.api.compat.validation import Unique, unstorable, validate
 from samsyn.db.models import User
+from samsyn.domain.accounts import mail, passwords, queries, sessions, tokens
+from samsyn.domain.accounts.password_validation import UserAttributes, password_errors
 from samsyn.domain.accounts.schemas import (
+    BAD_CREDENTIALS,
+    EMAIL_TAKEN,
+    INVALID_VALUE,
+    LOGIN_FIELDS,
+    MISSING_USERNAME,
+    PASSWORD_CHANGE_FIELDS,
+    PASSWORD_RESET_CONFIRM_FIELDS,
+    PASSWORD_RESET_FIELDS,
+    PASSWORDS_DIFFER,
+    PASSWORDS_DIFFER_ASCII,
     PROFILE_FIELDS,
+    REGISTER_FIELDS,
+    RESEND_EMAIL_FIELDS,
+    USER_DETAILS_FIELDS,
     USERNAME_TAKEN,
+    VERIFY_EMAIL_FIELDS,
     ProfileOut,
+    UserDetailsOut,
     profile_out,
+    user_details_out,
+    username_error,
 )
-from samsyn.errors import InvalidInput, NotFound
+from samsyn.errors import InvalidInput, NotFound, Throttled
+from samsyn.settings import Rate
 
 
 def _user(db: Session, user_id: int, *, lock: bool = False) -> User:
-    stmt = select(User).where(User.id == user_id)
-    user = db.execute(stmt.with_for_update() if lock else stmt).scalar_one_or_none()
+    user = queries.user_by_id(db, user_id, lock=lock)
     if user is None:
         raise NotFound
     return user
@@ -38,14 +59,13 @@ def update_profile(db: Session, user_id: int, read_data: Callable[[], Any], *,
     def taken(path: str, name: str, value: str) -> bool:
         if unstorable(value):  # rejected by the null/surrogate validators anyway
             return False
-        return db.execute(select(User.id).where(User.username == value, User.id != user_id)
-                          .limit(1)).first() is not None
+        return queries.other_user_has_username(db, value, user_id)
 
     values = validate(PROFILE_FIELDS, read_data(), partial=partial, unique=Unique(taken))
     if values:
         try:
             with db.begin_nested():
-                db.execute(update(User).where(User.id == user_id).values(**values))
+                queries.update_user(db, user_id, values)
         except IntegrityError:
             raise InvalidInput({"username": [USERNAME_TAKEN]}) from None
         db.refresh(user)
@@ -53,35 +73,6 @@ def update_profile(db: Session, user_id: int, read_data: Callable[[], Any], *,
 
 
 # --- dj-rest-auth / allauth flows --------------------------------------------------------------
-
-import datetime as dt
-import hashlib
-from dataclasses import dataclass, field
-
-from samsyn.domain.accounts import mail, passwords, queries, sessions, tokens
-from samsyn.domain.accounts.password_validation import UserAttributes, password_errors
-from samsyn.domain.accounts.schemas import (
-    BAD_CREDENTIALS,
-    EMAIL_TAKEN,
-    INVALID_VALUE,
-    LOGIN_FIELDS,
-    MISSING_USERNAME,
-    PASSWORD_CHANGE_FIELDS,
-    PASSWORD_RESET_CONFIRM_FIELDS,
-    PASSWORD_RESET_FIELDS,
-    PASSWORDS_DIFFER,
-    PASSWORDS_DIFFER_ASCII,
-    REGISTER_FIELDS,
-    RESEND_EMAIL_FIELDS,
-    USER_DETAILS_FIELDS,
-    VERIFY_EMAIL_FIELDS,
-    UserDetailsOut,
-    user_details_out,
-    username_error,
-)
-from samsyn.domain.accounts.schemas import USERNAME_TAKEN as _USERNAME_TAKEN
-from samsyn.errors import Throttled
-from samsyn.settings import Rate
 
 
 @dataclass(frozen=True, slots=True)
@@ -260,9 +251,9 @@ def update_user_details(db: Session, user_id: int, read_data: Callable[[], Any],
     if values:
         try:
             with db.begin_nested():
-                db.execute(update(User).where(User.id == user_id).values(**values))
+                queries.update_user(db, user_id, values)
         except IntegrityError:
-            raise InvalidInput({"username": [_USERNAME_TAKEN]}) from None
+            raise InvalidInput({"username": [USERNAME_TAKEN]}) from None
         db.refresh(user)
     return user_details_out(user)
 
@@ -344,7 +335,7 @@ def register(db: Session, read_data: Callable[[], Any], client: Client) -> Sessi
         message = username_error(value)
         if message:
             return [message]
-        return [_USERNAME_TAKEN] if queries.username_taken(db, value) else []
+        return [USERNAME_TAKEN] if queries.username_taken(db, value) else []
 
     def clean_email(value: str) -> list[str]:
         return [EMAIL_TAKEN] if value and queries.email_taken(db, value) else []
@@ -365,7 +356,7 @@ def register(db: Session, read_data: Callable[[], Any], client: Client) -> Sessi
         with db.begin_nested():
             user_id = queries.create_user(db, username=username, email=email, password=encoded)
     except IntegrityError:  # a concurrent registration won the username
-        raise InvalidInput({"username": [_USERNAME_TAKEN]}) from None
+        raise InvalidInput({"username": [USERNAME_TAKEN]}) from None
     messages: list[tuple[int, str]] = []
     if email:
         address_id = queries.add_email(db, user_id, email, primary=True)
@@ -390,7 +381,7 @@ def _confirm(db: Session, address: Any) -> None:
     address.verified = True
     if not queries.has_primary(db, address.user_id):
         address.primary = True
-        db.execute(update(User).where(User.id == address.user_id).values(email=address.email))
+        queries.set_user_email(db, address.user_id, address.email)
     db.flush()
 
 
@@ -435,7 +426,5 @@ def purge_expired(db: Session) -> tuple[int, int, int]:
     """Housekeeping for a periodic job: expired denylist entries (their JWTs fail on `exp`
     anyway), expired Django sessions (manage.py clearsessions) and the throttle counters of
     ended windows. Returns the row counts."""
-    denied = db.execute(text("DELETE FROM samsyn_token_denylist WHERE expires < now()"))
-    stale = db.execute(text("DELETE FROM django_session WHERE expire_date < now()"))
-    ended = db.execute(text("DELETE FROM samsyn_throttle WHERE window_end <= now()"))
-    return denied.rowcount, stale.rowcount, ended.rowcount
+    return (queries.delete_expired_denylist(db), queries.delete_expired_sessions(db),
+            queries.delete_ended_throttle_windows(db))

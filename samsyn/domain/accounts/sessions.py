@@ -12,10 +12,9 @@ import secrets
 import string
 from typing import Any
 
-from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from samsyn.domain.accounts import signing
+from samsyn.domain.accounts import queries, signing
 
 SESSION_SALT = "django.contrib.sessions.SessionStore"
 SESSION_AGE = 1_209_600  # SESSION_COOKIE_AGE: two weeks
@@ -50,26 +49,21 @@ def load(db: Session, session_key: str | None, secret: str) -> dict[str, Any] | 
     """The data of an unexpired session, None when the key names none."""
     if not session_key:
         return None
-    row = db.execute(text("SELECT session_data FROM django_session WHERE session_key = :k "
-                          "AND expire_date > now()"), {"k": session_key}).first()
-    return None if row is None else decode(row[0], secret)
+    data = queries.session_data(db, session_key)
+    return None if data is None else decode(data, secret)
 
 
 def delete(db: Session, session_key: str | None) -> None:
     if session_key:
-        db.execute(text("DELETE FROM django_session WHERE session_key = :k"), {"k": session_key})
+        queries.delete_session(db, session_key)
 
 
 def save_new(db: Session, data: dict[str, Any], secret: str) -> str:
     """Create a session row under a fresh key (SessionStore.create) and return the key."""
     while True:
         key = _new_key()
-        inserted = db.execute(text(
-            "INSERT INTO django_session (session_key, session_data, expire_date) "
-            "VALUES (:k, :d, :e) ON CONFLICT (session_key) DO NOTHING RETURNING session_key"),
-            {"k": key, "d": encode(data, secret),
-             "e": dt.datetime.now(dt.UTC) + dt.timedelta(seconds=SESSION_AGE)}).first()
-        if inserted is not None:
+        if queries.insert_session(db, key, encode(data, secret),
+                                  dt.datetime.now(dt.UTC) + dt.timedelta(seconds=SESSION_AGE)):
             return key
 
 
