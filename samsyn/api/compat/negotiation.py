@@ -5,7 +5,8 @@ Mirrors DRF 3.14 `rest_framework.negotiation.DefaultContentNegotiation.select_re
 `filter_renderers`, `rest_framework.utils.mediatypes._MediaType` (`precedence`, `match`) over
 Django 4.1's `django.http.multipartparser.parse_header` (what DRF 3.14's
 `parse_header_parameters` calls there), and `JSONRenderer.get_indent`. `parse_header` is
-Python's `cgi.parse_header`, which Django 4.1 uses for a request's Content-Type.
+Python's `cgi.parse_header`, as Django 4.1.13's `django.utils.http.parse_header_parameters`
+copies it for a request's Content-Type (`HttpRequest._set_content_type_params`).
 """
 from __future__ import annotations
 

@@ -1,7 +1,11 @@
-"""The small HTML pages that stand where Django served its own (404, 500, redirects).
+"""The small HTML pages that stand where Django served its own (404, 500) and DRF its browsable
+API.
 
-Mirrors Django 4.1 `django.views.defaults.page_not_found` / `server_error` (without the DEBUG
-URLconf dump or traceback: nothing internal leaves the server).
+Mirrors the legacy's DEBUG 404 page, Django 4.1 `django.views.debug.technical_404_response`
+(technical_404.html: its title and heading; the sentence of `django.views.defaults.page_not_found`
+instead of the URLconf dump). The 500 page stands in for `technical_500_response` and
+`browsable_page` for DRF 3.14's `BrowsableAPIRenderer`, neither copied: no traceback, no DRF
+HTML (nothing internal leaves the server).
 """
 from __future__ import annotations
 
