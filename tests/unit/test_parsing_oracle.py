@@ -578,3 +578,52 @@ def test_legacy_crashes_get_an_answer(body: bytes, content_type: str, expected: 
     """What DRF/Django answered with a 500 (no DRF/Django text to copy)."""
     assert drf(body, content_type, DEFAULT_LIMITS)[0] == CRASHED
     assert ours(body, content_type, DEFAULT_LIMITS) == expected
+
+
+# ---------------------------------------------------------------- the query string (request.GET)
+
+_QUERY_BYTES = st.lists(st.one_of(
+    st.sampled_from([b"a", b"=", b"&", b";", b"+", b"%", b"%C3%A9", b"%E9", b"%zz", b"page",
+                     b"\xc3\xa9", b"\xe9", b"\xff", b"\xe2\x82\xac", b" ", b"%00"]),
+    st.binary(max_size=4)), max_size=12).map(b"".join)
+
+
+@SETTINGS
+@given(raw=_QUERY_BYTES, charset=st.sampled_from(["utf-8", "iso-8859-1", "cp1252", "utf-16"]))
+@example(raw=b"search=\xc3\xa9", charset="utf-8")   # raw UTF-8: 'é', not Latin-1's 'Ã©'
+@example(raw=b"search=\xe9", charset="utf-8")       # not UTF-8: read as ISO-8859-1
+def test_query_string_is_read_as_django_querydict_reads_it(raw: bytes, charset: str) -> None:
+    """WSGIRequest.GET = QueryDict(raw QUERY_STRING bytes, encoding=request.encoding)."""
+    expected = list(QueryDict(raw, encoding=charset).lists())
+    got: dict[str, list[str]] = {}
+    for key, value in parsing.query_dict(raw, charset, 1000):
+        got.setdefault(key, []).append(value)
+    assert list(got.items()) == expected
+
+
+@pytest.mark.parametrize("raw, content_type", [
+    (b"search=\xc3\xa9&page=2", None), (b"search=\xe9", None), (b"search=%E9", None),
+    (b"search=\xe9", "application/json; charset=iso-8859-1"),
+    (b"search=%E9", "text/plain; charset=cp1252")])
+def test_views_read_query_params_as_request_get(raw: bytes, content_type: str | None,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    from litestar import Request as LitestarRequest
+
+    from samsyn.api.compat import views
+    from samsyn.settings import get_settings
+    monkeypatch.setenv("DATABASE_URL", "postgresql://nobody@127.0.0.1:1/none")  # never opened
+    get_settings.cache_clear()
+    headers = [(b"content-type", content_type.encode())] if content_type else []
+    request: Any = LitestarRequest({"type": "http", "method": "GET", "path": "/",
+                                    "query_string": raw, "headers": headers})
+    environ = {"REQUEST_METHOD": "GET", "PATH_INFO": "/", "SCRIPT_NAME": "",
+               "SERVER_NAME": "testserver", "SERVER_PORT": "80", "wsgi.url_scheme": "http",
+               "wsgi.input": io.BytesIO(b""),
+               "QUERY_STRING": raw.decode("latin-1")}  # WSGI: the bytes as Latin-1 text
+    if content_type:
+        environ["CONTENT_TYPE"] = content_type
+    expected = dict(WSGIRequest(environ).GET.items())
+    try:
+        assert views._query_params(request) == expected
+    finally:
+        get_settings.cache_clear()

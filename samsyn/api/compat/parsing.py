@@ -193,16 +193,21 @@ def parse_query(text: str, max_fields: int | None = MAX_FIELDS,
         raise ParseError(TOO_MANY_FIELDS) from None
 
 
-def _parse_form(body: bytes, charset: str, max_fields: int | None) -> FormData:
-    """DRF FormParser: QueryDict(body, encoding=charset). The body is decoded with the charset,
-    as ISO-8859-1 when that fails (UnicodeDecodeError only); %-escapes are decoded with the
-    charset too (errors replaced); repeated keys: the last value."""
+def query_dict(raw: bytes, charset: str, max_fields: int | None) -> list[tuple[str, str]]:
+    """Django's QueryDict(raw, encoding=charset), for request.GET and DRF's FormParser alike:
+    the bytes decoded with the charset, as ISO-8859-1 when that fails (UnicodeDecodeError
+    only), then %-escapes decoded with the charset too (errors replaced)."""
     try:
-        try:
-            text = body.decode(charset)
-        except UnicodeDecodeError:
-            text = body.decode("iso-8859-1")
-        return FormData(parse_query(text, max_fields, encoding=charset))
+        text = raw.decode(charset)
+    except UnicodeDecodeError:
+        text = raw.decode("iso-8859-1")
+    return parse_query(text, max_fields, encoding=charset)
+
+
+def _parse_form(body: bytes, charset: str, max_fields: int | None) -> FormData:
+    """DRF FormParser: QueryDict(body, encoding=charset); repeated keys: the last value."""
+    try:
+        return FormData(query_dict(body, charset, max_fields))
     except (LookupError, UnicodeError) as exc:  # a non-text codec...: the legacy answered 500
         raise ParseError(f"Form parse error - {exc}") from None
 

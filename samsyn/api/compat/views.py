@@ -225,11 +225,14 @@ def _query_params(request: Request[Any, Any, Any]) -> dict[str, str]:
     raw = request.scope.get("query_string", b"")
     if not raw:
         return {}
-    qs = raw.decode("latin-1")
-    # Django decodes the query string as UTF-8 (with replacement) after unquoting.
-    pairs = parsing.parse_query(qs, get_settings().data_upload_max_number_fields,
-                                encoding="utf-8", errors="replace")
-    return dict(pairs)
+    # WSGIRequest.GET: QueryDict(the raw bytes, encoding=request.encoding), the Content-Type's
+    # charset or UTF-8; raw non-ASCII bytes are text in that charset, not Latin-1.
+    charset = parsing.request_encoding(request.headers.get("content-type"))
+    try:
+        return dict(parsing.query_dict(raw, charset, get_settings().data_upload_max_number_fields))
+    except (LookupError, UnicodeError):  # a non-text codec as the charset (the legacy: 500)
+        return dict(parsing.query_dict(raw, "utf-8",
+                                       get_settings().data_upload_max_number_fields))
 
 
 def dispatch(request: Request[Any, Any, Any], body: bytes, view: View,
