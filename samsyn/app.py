@@ -10,7 +10,8 @@ from litestar import Litestar, Request, Response, get
 from litestar.exceptions import HTTPException, MethodNotAllowedException, NotFoundException
 from psycopg_pool import PoolTimeout
 
-from samsyn.api.compat import views
+from samsyn import openapi
+from samsyn.api import ready, views
 from samsyn.api.front import Front
 from samsyn.domain.accounts import routes as accounts_routes
 from samsyn.domain.docs import routes as docs_routes
@@ -93,9 +94,8 @@ ROUTES = [
 
 def create_litestar(*, max_body_bytes: int = 2_621_440) -> Litestar:
     """The Litestar app without the front ASGI layer (tests use it too)."""
-    from samsyn.api import openapi, ready
     return Litestar(
-        route_handlers=[*ROUTES, ready.ready],
+        route_handlers=[*openapi.document(ROUTES), ready.ready],
         exception_handlers={
             NotFoundException: _not_found,
             MethodNotAllowedException: _not_found,

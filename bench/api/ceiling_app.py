@@ -4,7 +4,7 @@
 * `/bare/<case>`: the same SQL samsyn runs for the case, through psycopg (autocommit pool,
   prepared statements), rows encoded with msgspec: no ORM, no compat layer, no DRF rendering.
 
-Handlers run on the event loop thread as samsyn's do (samsyn.api.compat.views.SYNC_TO_THREAD).
+Handlers run on the event loop thread as samsyn's do (samsyn.api.views.SYNC_TO_THREAD).
 """
 from __future__ import annotations
 

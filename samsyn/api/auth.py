@@ -1,4 +1,5 @@
-"""Authentication with simplejwt 5.2.2 semantics, plus the login key as Bearer (DESIGN.md §1.3)."""
+"""Authentication with simplejwt 5.2.2 semantics, plus the login key as Bearer (decision 3 of
+docs/architecture.md)."""
 from __future__ import annotations
 
 import datetime as dt

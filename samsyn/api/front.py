@@ -1,8 +1,8 @@
 """The outermost ASGI layer: what Django's middleware did before any view ran.
 
-In the legacy's middleware order: django-cors-headers' CorsMiddleware (samsyn.api.compat.cors:
+In the legacy's middleware order: django-cors-headers' CorsMiddleware (samsyn.compat.cors:
 preflights answered on any path, before URL resolution), Django's URL resolution with
-CommonMiddleware's APPEND_SLASH decision (samsyn.api.compat.urls: a path no legacy pattern
+CommonMiddleware's APPEND_SLASH decision (samsyn.compat.urls: a path no legacy pattern
 matches is Django's HTML 404, whatever Litestar's router would fold it into), HEAD served as
 GET without a body, SecurityMiddleware / XFrameOptionsMiddleware headers, a request id on every
 response, a JSON access log, and a last-resort 500 page that never shows a traceback.
@@ -14,7 +14,7 @@ import time
 import uuid
 from typing import Any
 
-from samsyn.api.compat import cors, pages, urls
+from samsyn.compat import cors, pages, urls
 
 log = logging.getLogger("samsyn.access")
 

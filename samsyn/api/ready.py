@@ -5,7 +5,7 @@ from typing import Any
 
 from litestar import Response, get
 
-from samsyn.api.compat import views
+from samsyn.api import views
 from samsyn.db.readiness import State, readiness
 
 _BODIES = {state: b'{"status":"%s"}' % state.value.encode() for state in State}

@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from samsyn.api.compat import pagination
+from samsyn.compat import pagination
 from samsyn.errors import InvalidInput
 
 T = TypeVar("T")

@@ -45,7 +45,7 @@ def run_import(conn: psycopg.Connection, options: ImportOptions, *,
                progress: Progress | None = None,
                before_commit: Callable[[psycopg.Connection, ImportResult], None] | None = None,
                ) -> ImportResult:
-    """Load options.path into core_geometry (see samsyn.imports and IMPORT_DESIGN.md).
+    """Load options.path into core_geometry (see samsyn.imports and docs/architecture.md).
 
     One transaction holds the source get-or-create, every COPY chunk, the statistics and
     before_commit(conn, result); any exception rolls all of it back. progress(done, total) is

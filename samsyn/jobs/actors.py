@@ -1,4 +1,4 @@
-"""Dramatiq actors: thin wrappers around the pipelines (STYLE.md §6)."""
+"""Dramatiq actors: thin wrappers around the pipelines (docs/architecture.md, "An import")."""
 from __future__ import annotations
 
 import os

@@ -1,5 +1,5 @@
 """The contract is what the code declares: the OpenAPI document Litestar derives from samsyn's
-handlers, Views, field tables and Structs (samsyn.api.openapi) against contract/openapi.json.
+handlers, Views, field tables and Structs (samsyn.openapi) against contract/openapi.json.
 
 Compared: the paths and their methods; per operation the operation id, description, summary,
 tags, security, parameters (name, in, required, schema, description), request bodies (media
@@ -17,9 +17,9 @@ import pytest
 from litestar.exceptions import ImproperlyConfiguredException
 from litestar.testing import TestClient
 
-from samsyn.api import openapi
-from samsyn.api.compat import pages
-from samsyn.api.compat.validation import CharField, ReadOnlyField
+from samsyn import openapi
+from samsyn.compat import pages
+from samsyn.compat.validation import CharField, ReadOnlyField
 from samsyn.app import create_litestar
 from tests.conftest import REPO
 

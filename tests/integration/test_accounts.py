@@ -147,7 +147,7 @@ def test_verify_email_once_and_resend_rules(db_factory: sessionmaker[Session]) -
     _run(db_factory, service.resend_email, lambda: {"email": "DAVE@example.com"}, CLIENT)  # exact
     assert [m["to"] for m in _outbox(db_factory)] == ["carol@example.com", "dave@example.com",
                                                        "dave@example.com"]
-    # the GET link confirms too (DESIGN.md §1.4)
+    # the GET link confirms too (decision 4 of docs/architecture.md)
     assert _run(db_factory, service.confirm_email_link, _confirm_key(db_factory),
                 SECRET) == "dave@example.com"
 

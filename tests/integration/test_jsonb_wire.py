@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from samsyn.api.compat.wire import jsonb_to_drf
+from samsyn.compat.wire import jsonb_to_drf
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers(-(10**30), 10**30)

@@ -5,8 +5,8 @@ import math
 
 import pytest
 
-from samsyn.api.compat import negotiation, pagination, parsing, wire
-from samsyn.api.compat.validation import CharField, FormData, JSONField, NestedField, Unique, validate
+from samsyn.compat import negotiation, pagination, parsing, wire
+from samsyn.compat.validation import CharField, FormData, JSONField, NestedField, Unique, validate
 from samsyn.errors import InvalidInput
 
 # --------------------------------------------------------------------- wire
@@ -227,7 +227,7 @@ def test_form_json_fields_are_strict(text: str) -> None:
 
 
 def test_json_nesting_is_bounded() -> None:
-    from samsyn.api.compat.validation import MAX_JSON_DEPTH, too_deep
+    from samsyn.compat.validation import MAX_JSON_DEPTH, too_deep
     deepest: object = []
     for _ in range(MAX_JSON_DEPTH - 1):
         deepest = [deepest]

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from samsyn.api.compat import negotiation
+from samsyn.compat import negotiation
 from samsyn.domain.docs import service as s
 
 REPO = Path(__file__).resolve().parents[2]

@@ -16,7 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from samsyn.api.compat import cors, negotiation, parsing, urls
+from samsyn.compat import cors, negotiation, parsing, urls
 from samsyn.api.front import Front
 from samsyn.app import create_litestar
 

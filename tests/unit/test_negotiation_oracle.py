@@ -1,4 +1,4 @@
-"""samsyn.api.compat.negotiation against DRF 3.14's DefaultContentNegotiation and
+"""samsyn.compat.negotiation against DRF 3.14's DefaultContentNegotiation and
 JSONRenderer.get_indent (the legacy's renderers: JSONRenderer, BrowsableAPIRenderer), for
 generated Accept headers and ?format= values around the recorded ones: other orders, casings,
 parameters, q-values, white space, empty items, repeated types."""
@@ -10,7 +10,7 @@ from typing import Any
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from samsyn.api.compat import negotiation
+from samsyn.compat import negotiation
 
 import django  # noqa: E402  (a test dependency, pyproject [test]: the legacy's version)
 from django.conf import settings as django_settings  # noqa: E402

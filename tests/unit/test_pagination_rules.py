@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from samsyn.api.compat import pagination
+from samsyn.compat import pagination
 
 ALLOWED = ("name", "sid", "id")
 

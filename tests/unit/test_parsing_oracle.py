@@ -1,4 +1,4 @@
-"""samsyn.api.compat.parsing against DRF 3.14's parsers on Django 4.1 (the legacy's versions,
+"""samsyn.compat.parsing against DRF 3.14's parsers on Django 4.1 (the legacy's versions,
 test-only dependencies): for generated request bodies and Content-Type headers around the
 recorded ones, `parse_body` gives what `rest_framework.request.Request(WSGIRequest).data` gives
 with the legacy's DEFAULT_PARSER_CLASSES (JSONParser, FormParser, MultiPartParser), or the same
@@ -37,8 +37,8 @@ import pytest
 from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
-from samsyn.api.compat import parsing
-from samsyn.api.compat.validation import FilePart, FormData, too_deep
+from samsyn.compat import parsing
+from samsyn.compat.validation import FilePart, FormData, too_deep
 
 import django  # noqa: E402  (a test dependency, pyproject [test]: the legacy's version)
 from django.conf import settings as django_settings  # noqa: E402
@@ -609,7 +609,7 @@ def test_views_read_query_params_as_request_get(raw: bytes, content_type: str | 
                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     from litestar import Request as LitestarRequest
 
-    from samsyn.api.compat import views
+    from samsyn.api import views
     from samsyn.settings import get_settings
     monkeypatch.setenv("DATABASE_URL", "postgresql://nobody@127.0.0.1:1/none")  # never opened
     get_settings.cache_clear()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from samsyn.api.client_address import client_address
-from samsyn.api.compat.views import throttled
+from samsyn.api.views import throttled
 from samsyn.settings import Rate, SettingsError, load_settings, parse_rate
 
 

@@ -1,4 +1,4 @@
-"""samsyn.api.compat.validation against DRF 3.14 itself (the legacy's version, a test-only
+"""samsyn.compat.validation against DRF 3.14 itself (the legacy's version, a test-only
 dependency): for generated request bodies around the recorded ones, the same field table gives
 the same errors (messages, order, nesting) or the same validated data as a DRF Serializer.
 
@@ -19,7 +19,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from samsyn.api.compat.validation import (CharField, InvalidInput, JSONField, NestedField,
+from samsyn.compat.validation import (CharField, InvalidInput, JSONField, NestedField,
                                           ReadOnlyField, validate)
 from samsyn.domain.accounts import schemas as accounts
 from samsyn.domain.layers.schemas import LAYER_FIELDS

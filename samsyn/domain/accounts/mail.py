@@ -1,8 +1,8 @@
 """The legacy's e-mails (allauth 0.54 templates, Django's DEFAULT_FROM_EMAIL) written to the
 `samsyn_mail_outbox` table in the caller's transaction, and their later delivery.
 
-Writing a mail never fails a request (DESIGN.md §1.4): the row commits with the user, and a
-job delivers unsent rows. Delivery is at least once and, short of a crash in the instant
+Writing a mail never fails a request (decision 4 of docs/architecture.md): the row commits
+with the user, and a job delivers unsent rows. Delivery is at least once and, short of a crash in the instant
 between the SMTP server's acceptance and the commit that records it, exactly once: each
 message is claimed (FOR UPDATE SKIP LOCKED: two workers never send the same one) and marked
 sent in its own transaction right after the server accepted it, so a worker killed mid-batch

@@ -13,10 +13,10 @@ from litestar.params import FromPath, RawBody
 
 from samsyn.api import auth as auth_mod
 from samsyn.api.client_address import client_address
-from samsyn.api.compat import pages, views, wire
-from samsyn.api.compat.validation import metadata
-from samsyn.api.compat.views import Call, View, dispatch, ok
-from samsyn.api.openapi import LegacyOperation
+from samsyn.api import views
+from samsyn.compat import pages, wire
+from samsyn.compat.validation import metadata
+from samsyn.api.views import Call, View, dispatch, ok
 from samsyn.db.engine import get_read_sessions, get_sessions
 from samsyn.domain.accounts import mail, schemas, service
 from samsyn.domain.accounts.service import Client, Guard, Presented, SessionOutcome
@@ -50,8 +50,7 @@ def _update(call: Call, partial: bool) -> Response[Any]:
     return ok(USER_PROFILE, call, wire.encode_struct(out))
 
 
-@route("/api/v1/user-profile/", http_method=views.ALL_METHODS, sync_to_thread=views.SYNC_TO_THREAD,
-       operation_class=LegacyOperation)
+@route("/api/v1/user-profile/", http_method=views.ALL_METHODS, sync_to_thread=views.SYNC_TO_THREAD)
 def user_profile(request: Request[Any, Any, Any], body: RawBody) -> Response[Any]:
     """GET/PUT/PATCH the authenticated user's profile."""
     return dispatch(request, body, USER_PROFILE,
@@ -180,8 +179,7 @@ def _login(call: Call) -> Response[Any]:
                                negotiated=call.negotiated)
 
 
-@route("/api/rest-auth/login/", http_method=views.ALL_METHODS, sync_to_thread=views.HASHING_TO_THREAD,
-       operation_class=LegacyOperation)
+@route("/api/rest-auth/login/", http_method=views.ALL_METHODS, sync_to_thread=views.HASHING_TO_THREAD)
 def rest_auth_login(request: Request[Any, Any, Any], body: RawBody) -> Response[Any]:
     """dj-rest-auth LoginView: a DRF token key plus Django session/CSRF cookies."""
     return _dispatch(request, body, LOGIN, {"POST": _login})
@@ -196,8 +194,7 @@ def _logout(call: Call) -> Response[Any]:
                         negotiated=call.negotiated)
 
 
-@route("/api/rest-auth/logout/", http_method=views.ALL_METHODS, sync_to_thread=views.SYNC_TO_THREAD,
-       operation_class=LegacyOperation)
+@route("/api/rest-auth/logout/", http_method=views.ALL_METHODS, sync_to_thread=views.SYNC_TO_THREAD)
 def rest_auth_logout(request: Request[Any, Any, Any], body: RawBody) -> Response[Any]:
     """dj-rest-auth LogoutView (POST only; GET is listed in Allow but answers 405)."""
     return _dispatch(request, body, LOGOUT, {"POST": _logout})
@@ -216,8 +213,7 @@ def _user_update(call: Call, partial: bool) -> Response[Any]:
     return ok(USER_DETAILS, call, wire.encode_struct(out))
 
 
-@route("/api/rest-auth/user/", http_method=views.ALL_METHODS, sync_to_thread=views.SYNC_TO_THREAD,
-       operation_class=LegacyOperation)
+@route("/api/rest-auth/user/", http_method=views.ALL_METHODS, sync_to_thread=views.SYNC_TO_THREAD)
 def rest_auth_user(request: Request[Any, Any, Any], body: RawBody) -> Response[Any]:
     """dj-rest-auth UserDetailsView."""
     return _dispatch(request, body, USER_DETAILS,
@@ -235,8 +231,7 @@ def _password_change(call: Call) -> Response[Any]:
                         negotiated=call.negotiated)
 
 
-@route("/api/rest-auth/password/change/", http_method=views.ALL_METHODS, sync_to_thread=views.HASHING_TO_THREAD,
-       operation_class=LegacyOperation)
+@route("/api/rest-auth/password/change/", http_method=views.ALL_METHODS, sync_to_thread=views.HASHING_TO_THREAD)
 def rest_auth_password_change(request: Request[Any, Any, Any], body: RawBody) -> Response[Any]:
     """dj-rest-auth PasswordChangeView."""
     return _dispatch(request, body, PASSWORD_CHANGE, {"POST": _password_change})
@@ -252,10 +247,9 @@ def _password_reset(call: Call) -> Response[Any]:
                         negotiated=call.negotiated)
 
 
-@route("/api/rest-auth/password/reset/", http_method=views.ALL_METHODS, sync_to_thread=views.SYNC_TO_THREAD,
-       operation_class=LegacyOperation)
+@route("/api/rest-auth/password/reset/", http_method=views.ALL_METHODS, sync_to_thread=views.SYNC_TO_THREAD)
 def rest_auth_password_reset(request: Request[Any, Any, Any], body: RawBody) -> Response[Any]:
-    """dj-rest-auth PasswordResetView (mails a working link: DESIGN.md §1.4)."""
+    """dj-rest-auth PasswordResetView (mails a working link: decision 4 of docs/architecture.md)."""
     return _dispatch(request, body, PASSWORD_RESET, {"POST": _password_reset})
 
 
@@ -268,8 +262,7 @@ def _password_reset_confirm(call: Call) -> Response[Any]:
 
 
 @route("/api/rest-auth/password/reset/confirm/", http_method=views.ALL_METHODS,
-       sync_to_thread=views.HASHING_TO_THREAD,
-       operation_class=LegacyOperation)
+       sync_to_thread=views.HASHING_TO_THREAD)
 def rest_auth_password_reset_confirm(request: Request[Any, Any, Any],
                                      body: RawBody) -> Response[Any]:
     """dj-rest-auth PasswordResetConfirmView."""
@@ -284,8 +277,7 @@ def _register(call: Call) -> Response[Any]:
     return Response(content=b"", status_code=204, headers=headers)
 
 
-@route("/api/rest-auth/registration/", http_method=views.ALL_METHODS, sync_to_thread=views.HASHING_TO_THREAD,
-       operation_class=LegacyOperation)
+@route("/api/rest-auth/registration/", http_method=views.ALL_METHODS, sync_to_thread=views.HASHING_TO_THREAD)
 def rest_auth_registration(request: Request[Any, Any, Any], body: RawBody) -> Response[Any]:
     """dj-rest-auth RegisterView: 204, the user logged in by session (no token)."""
     return _dispatch(request, body, REGISTER, {"POST": _register})
@@ -298,8 +290,7 @@ def _verify_email(call: Call) -> Response[Any]:
 
 
 @route("/api/rest-auth/registration/verify-email/", http_method=views.ALL_METHODS,
-       sync_to_thread=views.SYNC_TO_THREAD,
-       operation_class=LegacyOperation)
+       sync_to_thread=views.SYNC_TO_THREAD)
 def rest_auth_verify_email(request: Request[Any, Any, Any], body: RawBody) -> Response[Any]:
     """dj-rest-auth VerifyEmailView."""
     return _dispatch(request, body, VERIFY_EMAIL, {"POST": _verify_email})
@@ -312,8 +303,7 @@ def _resend_email(call: Call) -> Response[Any]:
 
 
 @route("/api/rest-auth/registration/resend-email/", http_method=views.ALL_METHODS,
-       sync_to_thread=views.SYNC_TO_THREAD,
-       operation_class=LegacyOperation)
+       sync_to_thread=views.SYNC_TO_THREAD)
 def rest_auth_resend_email(request: Request[Any, Any, Any], body: RawBody) -> Response[Any]:
     """dj-rest-auth ResendEmailVerificationView."""
     return _dispatch(request, body, RESEND_EMAIL, {"POST": _resend_email})

@@ -6,7 +6,7 @@ from typing import Any
 
 import msgspec
 
-from samsyn.api.compat.validation import CharField, ReadOnlyField
+from samsyn.compat.validation import CharField, ReadOnlyField
 
 INVALID_USERNAME = ("Enter a valid username. This value may contain only letters, numbers, and "
                     "@/./+/-/_ characters.")

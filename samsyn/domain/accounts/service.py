@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from samsyn.api.compat.validation import Unique, unstorable, validate
+from samsyn.compat.validation import Unique, unstorable, validate
 from samsyn.db.models import User
 from samsyn.domain.accounts import mail, passwords, queries, sessions, tokens
 from samsyn.domain.accounts.password_validation import UserAttributes, password_errors
@@ -225,7 +225,7 @@ def login(db: Session, read_data: Callable[[], Any], client: Client,
 
 def logout(db: Session, presented: Presented | None, client: Client) -> SessionOutcome:
     """dj-rest-auth LogoutView: delete the user's DRF token, flush the session; samsyn also
-    revokes a presented JWT (DESIGN.md §1.3)."""
+    revokes a presented JWT (decision 3 of docs/architecture.md)."""
     if presented is not None:
         queries.delete_token(db, presented.user_id)
         if presented.kind == "jwt":
@@ -241,7 +241,7 @@ def get_user_details(db: Session, user_id: int) -> UserDetailsOut:
 def update_user_details(db: Session, user_id: int, read_data: Callable[[], Any], *,
                         partial: bool) -> UserDetailsOut:
     """UserDetailsSerializer: allauth's case-insensitive username check, which excludes the
-    user itself here (DESIGN.md §1.5)."""
+    user itself here (decision 5 of docs/architecture.md)."""
     user = _user(db, user_id, lock=True)
 
     def taken(path: str, name: str, value: str) -> bool:
@@ -263,7 +263,7 @@ def change_password(db: Session, presented: Presented, read_data: Callable[[], A
     """dj-rest-auth PasswordChangeView (no old password): SetPasswordForm, then
     update_session_auth_hash. samsyn also ends the user's credentials as a new password ends
     Django's other sessions: the login key is deleted, every JWT issued before now is
-    refused, and the one presented is denylisted (DESIGN.md §1.3)."""
+    refused, and the one presented is denylisted (decision 3 of docs/architecture.md)."""
     user = _user(db, presented.user_id, lock=True)
     values = validate(PASSWORD_CHANGE_FIELDS, read_data())
     _set_password_form(values["new_password1"], values["new_password2"], _attributes(user))
@@ -291,7 +291,7 @@ def reset_token(db: Session, user: User, secret: str) -> tuple[str, str]:
 def request_password_reset(db: Session, read_data: Callable[[], Any], client: Client,
                            guard: Guard | None = None) -> None:
     """dj-rest-auth PasswordResetView + allauth's reset form: one mail per active user with
-    that address (the legacy crashed here: DESIGN.md §1.4 mails a working link).
+    that address (the legacy crashed here; decision 4 of docs/architecture.md: a working link).
 
     Throttled (guard): every request per client address and per address asked for (each one
     may send a mail), known or not."""

@@ -16,12 +16,11 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlsplit
 
-from samsyn.api.compat import views
+from samsyn.api import views
 from litestar import Request, Response, route
 
 from samsyn.api import auth as auth_mod
-from samsyn.api.compat import negotiation, pages
-from samsyn.api.openapi import LegacyOperation
+from samsyn.compat import negotiation, pages
 from samsyn.domain.docs import service
 from samsyn.errors import AuthenticationFailed
 
@@ -135,8 +134,7 @@ def schema_dispatch(request: Request[Any, Any, Any]) -> Response[Any]:
     return _schema_response(200, body, negotiated, {"Content-Disposition": disposition})
 
 
-@route("/api/schema/", http_method=views.ALL_METHODS, sync_to_thread=views.SYNC_TO_THREAD,
-       operation_class=LegacyOperation)
+@route("/api/schema/", http_method=views.ALL_METHODS, sync_to_thread=views.SYNC_TO_THREAD)
 def schema(request: Request[Any, Any, Any]) -> Response[Any]:
     """GET /api/schema/: the OpenAPI document (YAML or JSON, ?lang=de|fr)."""
     return schema_dispatch(request)

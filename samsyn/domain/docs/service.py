@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote_plus
 
-from samsyn.api.compat.negotiation import Negotiated, Renderer
+from samsyn.compat.negotiation import Negotiated, Renderer
 
 DATA = Path(__file__).with_name("data")
 TITLE = "ALL KNOWING GIS DASHBOARD API"
@@ -31,7 +31,7 @@ SPECTACULAR_VERSION = "1.0.0"
 
 
 # ---------------------------------------------------------------------------------------------
-# The renderers of the schema and docs views (negotiated by samsyn.api.compat.negotiation)
+# The renderers of the schema and docs views (negotiated by samsyn.compat.negotiation)
 
 YAML = Renderer("application/vnd.oai.openapi", "yaml", "utf-8")
 YAML2 = Renderer("application/yaml", "yaml", "utf-8")

@@ -8,9 +8,9 @@ from typing import Any
 from litestar.params import RawBody
 from litestar import Request, Response, route
 
-from samsyn.api.compat import views, wire
-from samsyn.api.compat.views import Call, View, dispatch
-from samsyn.api.openapi import LegacyOperation
+from samsyn.api import views
+from samsyn.compat import wire
+from samsyn.api.views import Call, View, dispatch
 from samsyn.db.reads import reader
 from samsyn.domain.geometries import service
 from samsyn.settings import get_settings
@@ -46,8 +46,7 @@ def _get(call: Call) -> Response[Any]:
 # holds its handler for tens of milliseconds, and on the event loop 48 such clients made every
 # other request, /ready included, wait behind them (up to 0.8 s); the thread hop (~0.1 ms)
 # is nothing beside that. The short views stay inline (views.SYNC_TO_THREAD).
-@route("/api/v1/wfs/", http_method=views.ALL_METHODS, sync_to_thread=True,
-       operation_class=LegacyOperation)
+@route("/api/v1/wfs/", http_method=views.ALL_METHODS, sync_to_thread=True)
 def geometry_api(request: Request[Any, Any, Any], body: RawBody) -> Response[Any]:
     """GET: the geometries of one source as a GeoJSON FeatureCollection."""
     return dispatch(request, body, GEOMETRY_API, {"GET": _get},

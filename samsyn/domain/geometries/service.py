@@ -1,8 +1,8 @@
 """The GeoJSON FeatureCollection of one source (the legacy GeometryApi view).
 
 Parameters keep the legacy semantics for every request the legacy answered; what it answered
-with a 500 (no bbox, malformed numbers) is decided in DESIGN.md §1.1: a bbox-less request
-works and malformed parameters get a 400 {"error": ...}.
+with a 500 (no bbox, malformed numbers) follows decision 1 of docs/architecture.md: a
+bbox-less request works and malformed parameters get a 400 {"error": ...}.
 """
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import re
 from typing import Any
 
 
-from samsyn.api.compat.wire import jsonb_to_drf
+from samsyn.compat.wire import jsonb_to_drf
 from samsyn.db.reads import Reader
 from samsyn_fast.features import SlowPath, feature_collection_from_copy
 from samsyn.domain.geometries import queries

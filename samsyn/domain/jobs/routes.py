@@ -4,7 +4,7 @@ legacy's settings (PageNumberPagination, SearchFilter, OrderingFilter, IsAuthent
 left out of the recorded OpenAPI document."""
 from __future__ import annotations
 
-from samsyn.api.compat.views import View
+from samsyn.api.views import View
 from samsyn.api.resource import Resource, detail_route, list_route
 from samsyn.domain.jobs import service
 

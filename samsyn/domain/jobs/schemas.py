@@ -6,7 +6,7 @@ from typing import Any
 
 import msgspec
 
-from samsyn.api.compat.wire import drf_datetime, raw_jsonb
+from samsyn.compat.wire import drf_datetime, raw_jsonb
 
 
 class JobOut(msgspec.Struct):

@@ -1,8 +1,8 @@
 """HTTP routes of /api/v1/layers/ (the legacy LayerList / LayerDetail views)."""
 from __future__ import annotations
 
-from samsyn.api.compat.validation import metadata
-from samsyn.api.compat.views import View
+from samsyn.compat.validation import metadata
+from samsyn.api.views import View
 from samsyn.api.resource import Resource, detail_route, list_route
 from samsyn.domain.layers import schemas, service
 

@@ -5,8 +5,8 @@ from typing import Any
 
 import msgspec
 
-from samsyn.api.compat.validation import CharField, JSONField, NestedField, ReadOnlyField
-from samsyn.api.compat.wire import raw_jsonb
+from samsyn.compat.validation import CharField, JSONField, NestedField, ReadOnlyField
+from samsyn.compat.wire import raw_jsonb
 from samsyn.domain.sources.schemas import SOURCE_FIELDS, SourceOut, source_echo, source_out
 
 LAYER_FIELDS = (

@@ -1,5 +1,5 @@
-"""Layer use-cases. A nested source is written with its layer in one transaction (DESIGN.md
-§1.2: the legacy validated it and then crashed)."""
+"""Layer use-cases. A nested source is written with its layer in one transaction (decision 2
+of docs/architecture.md: the legacy validated it and then crashed)."""
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from samsyn.api.compat.validation import Unique, validate
+from samsyn.compat.validation import Unique, validate
 from samsyn.db.reads import Reader
 from samsyn.domain.common import list_page, write_or_conflict
 from samsyn.domain.layers import queries

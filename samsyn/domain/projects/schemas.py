@@ -5,7 +5,7 @@ from typing import Any
 
 import msgspec
 
-from samsyn.api.compat.validation import CharField, ReadOnlyField
+from samsyn.compat.validation import CharField, ReadOnlyField
 from samsyn.domain.layers.schemas import LAYER_FIELDS, LayerOut
 
 PROJECT_FIELDS = (

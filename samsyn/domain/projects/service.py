@@ -8,7 +8,7 @@ from typing import Any
 import msgspec
 from sqlalchemy.orm import Session
 
-from samsyn.api.compat.validation import Unique, validate
+from samsyn.compat.validation import Unique, validate
 from samsyn.db.reads import Reader
 from samsyn.domain.layers import queries as layer_queries
 from samsyn.domain.layers.schemas import LayerOut, layer_out

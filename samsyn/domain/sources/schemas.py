@@ -5,8 +5,8 @@ from typing import Any
 
 import msgspec
 
-from samsyn.api.compat.validation import CharField, JSONField, ReadOnlyField
-from samsyn.api.compat.wire import raw_jsonb
+from samsyn.compat.validation import CharField, JSONField, ReadOnlyField
+from samsyn.compat.wire import raw_jsonb
 
 SOURCE_FIELDS = (
     ReadOnlyField("id"),

@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from samsyn.api.compat.validation import Unique, validate
+from samsyn.compat.validation import Unique, validate
 from samsyn.db.reads import Reader
 from samsyn.domain.common import list_page, write_or_conflict
 from samsyn.domain.sources import queries

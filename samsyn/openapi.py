@@ -12,7 +12,8 @@ How the pieces fit:
   SCHEMA_COERCE_PATH_PK did) and returns drf-spectacular's id (`v1_sources_list`, ...) for the
   methods the legacy documented, and an `undeclared:` id for the others (HEAD, OPTIONS, TRACE,
   POST on a detail view...: every handler is one `@route(http_method=ALL_METHODS)`).
-* `LegacyOperation` (each included handler's `operation_class`) fills an operation from its
+* `LegacyOperation` (every handler's `operation_class`, set by `document()` when app.py
+  builds the app, so that no route module below imports this one) fills an operation from its
   declaration, looked up by that id: description (the View's docstring), tags, security (the
   View's `auth_required`), parameters (pagination/search/ordering of list views, the `id`
   path parameter), request bodies (one per parser of `parsing.PARSES`) and responses.
@@ -59,14 +60,25 @@ from litestar.openapi.spec import (
 )
 from litestar.types.internal_types import PathParameterDefinition
 
-from samsyn.api.compat import parsing
-from samsyn.api.compat.validation import CharField, JSONField, NestedField, ReadOnlyField
+from samsyn.api.views import View
+from samsyn.compat import parsing
+from samsyn.compat.validation import CharField, JSONField, NestedField, ReadOnlyField
+from samsyn.domain.accounts import routes as accounts
+from samsyn.domain.accounts import schemas as account_schemas
+from samsyn.domain.docs import service as docs
+from samsyn.domain.docs.routes import SCHEMA_ALLOW
+from samsyn.domain.geometries import routes as geometries
+from samsyn.domain.layers import routes as layers
+from samsyn.domain.layers.schemas import LAYER_FIELDS, LayerOut
+from samsyn.domain.projects import routes as projects
+from samsyn.domain.projects.schemas import PROJECT_FIELDS, ProjectOut
+from samsyn.domain.sources import routes as sources
+from samsyn.domain.sources.schemas import SOURCE_FIELDS, SourceOut
 
 if TYPE_CHECKING:
     from litestar.connection import ASGIConnection
     from litestar.handlers.base import BaseRouteHandler
 
-    from samsyn.api.compat.views import View
 
 # drf-spectacular SPECTACULAR_SETTINGS of the legacy
 TITLE = "ALL KNOWING GIS DASHBOARD API"
@@ -107,10 +119,9 @@ def _label(spec: Any) -> str:
 
 def _pattern(validator: Callable[[str], str | None]) -> str | None:
     """The regex a validator enforces, as the OpenAPI `pattern` (Django's RegexValidator)."""
-    from samsyn.domain.accounts import schemas as accounts
-    if validator is accounts.username_error:
-        # accounts._USERNAME is used with .match(): `[\w.@+-]+\Z`
-        return "^" + accounts._USERNAME.pattern.replace("\\Z", "$")
+    if validator is account_schemas.username_error:
+        # account_schemas._USERNAME is used with .match(): `[\w.@+-]+\Z`
+        return "^" + account_schemas._USERNAME.pattern.replace("\\Z", "$")
     return None
 
 
@@ -263,7 +274,7 @@ def _query(name: str, kind: OpenAPIType, description: str | None = None, *,
 
 
 # DRF's OrderingFilter, PageNumberPagination (page_size_query_param) and SearchFilter, as
-# samsyn.api.compat.pagination implements them; drf-spectacular sorts them by name.
+# samsyn.compat.pagination implements them; drf-spectacular sorts them by name.
 LIST_PARAMETERS = (
     _query("ordering", OpenAPIType.STRING, "Which field to use when ordering the results."),
     _query("page", OpenAPIType.INTEGER, "A page number within the paginated result set."),
@@ -333,19 +344,7 @@ class Declarations:
 
 @functools.cache
 def _declarations() -> Declarations:
-    """What the legacy documented, from samsyn's Views, field tables and Structs (imported
-    here, not at module level: the route modules import this one)."""
-    from samsyn.domain.accounts import routes as accounts
-    from samsyn.domain.accounts import schemas as account_schemas
-    from samsyn.domain.docs import service as docs
-    from samsyn.domain.geometries import routes as geometries
-    from samsyn.domain.layers import routes as layers
-    from samsyn.domain.layers.schemas import LAYER_FIELDS, LayerOut
-    from samsyn.domain.projects import routes as projects
-    from samsyn.domain.projects.schemas import PROJECT_FIELDS, ProjectOut
-    from samsyn.domain.sources import routes as sources
-    from samsyn.domain.sources.schemas import SOURCE_FIELDS, SourceOut
-
+    """What the legacy documented, from samsyn's Views, field tables and Structs."""
     a = account_schemas
     components = {
         "Source": Component(SOURCE_FIELDS, out=SourceOut),
@@ -441,9 +440,6 @@ def _declarations() -> Declarations:
 
 def _schema_view() -> View:
     """SpectacularAPIView as a View (samsyn.domain.docs serves it with its own dispatch)."""
-    from samsyn.api.compat.views import View
-    from samsyn.domain.docs import service as docs
-    from samsyn.domain.docs.routes import SCHEMA_ALLOW
     return View(name=docs.SCHEMA_VIEW_NAME, description=docs.SCHEMA_VIEW_DESCRIPTION,
                 allow=tuple(m.strip() for m in SCHEMA_ALLOW.split(",")))
 
@@ -474,7 +470,7 @@ def operation_id(route_handler: BaseRouteHandler, http_method: str,
     if methods is None:
         raise ImproperlyConfiguredException(
             f"{route_handler.handler_name} ({path}) is in the OpenAPI schema but the legacy did "
-            "not document it: declare it in samsyn.api.openapi or set include_in_schema=False")
+            "not document it: declare it in samsyn.openapi or set include_in_schema=False")
     method = str(getattr(http_method, "value", http_method)).upper()
     declared = methods.get(method)
     if declared is None:
@@ -621,6 +617,13 @@ class LegacyOpenAPIConfig(OpenAPIConfig):
         base = super().to_openapi_schema()
         return LegacyOpenAPI(**{f.name: getattr(base, f.name)
                                 for f in dataclasses.fields(OpenAPI)})
+
+
+def document(handlers: list[Any]) -> list[Any]:
+    """The route handlers, each documented by its drf-spectacular declaration."""
+    for handler in handlers:
+        handler.operation_class = LegacyOperation
+    return handlers
 
 
 def openapi_config() -> OpenAPIConfig:

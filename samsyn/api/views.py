@@ -19,8 +19,8 @@ from typing import Any
 from litestar import Request, Response
 
 from samsyn.api import auth as auth_mod
-from samsyn.api.compat import negotiation, pages, parsing, wire
-from samsyn.api.compat.pagination import INVALID_PAGE, InvalidPage
+from samsyn.compat import negotiation, pages, parsing, wire
+from samsyn.compat.pagination import INVALID_PAGE, InvalidPage
 from samsyn.errors import (
     AuthenticationFailed,
     Conflict,

@@ -20,7 +20,7 @@ import re
 from typing import Any
 from urllib.parse import parse_qsl, unquote
 
-from samsyn.api.compat.validation import MAX_JSON_DEPTH, FilePart, FormData, too_deep
+from samsyn.compat.validation import MAX_JSON_DEPTH, FilePart, FormData, too_deep
 
 # DEFAULT_PARSER_CLASSES, in DRF's order: JSONParser, FormParser, MultiPartParser.
 PARSES = ["application/json", "application/x-www-form-urlencoded", "multipart/form-data"]
@@ -130,7 +130,7 @@ def request_encoding(content_type: str | None) -> str:
     `_set_content_type_params`: the `charset` parameter of cgi.parse_header(CONTENT_TYPE), kept
     only when codecs.lookup() knows it) or settings.DEFAULT_CHARSET. Unknown, empty or
     malformed charsets are ignored; quoted values are unquoted; a repeated parameter: the last."""
-    from samsyn.api.compat.negotiation import parse_header as cgi_parse_header
+    from samsyn.compat.negotiation import parse_header as cgi_parse_header
     charset = cgi_parse_header(content_type or "")[1].get("charset")
     if charset is None:
         return "utf-8"
