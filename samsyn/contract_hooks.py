@@ -80,7 +80,8 @@ def _user_info(conn: psycopg.Connection, req: dict[str, Any]) -> dict[str, Any]:
     if row is None:
         return {"error": "no such user"}
     emails = conn.execute(
-        'SELECT email, verified, "primary" FROM account_emailaddress WHERE user_id = %s ORDER BY id',
+        'SELECT email, verified, "primary" FROM account_emailaddress WHERE user_id = %s '
+        'ORDER BY id',
         (row[0],)).fetchall()
     return {"id": row[0], "username": row[1], "email": row[2], "password": row[3],
             "is_active": row[4], "is_staff": row[5], "is_superuser": row[6], "has_token": row[7],

@@ -71,7 +71,8 @@ def free_port() -> int:
 class Server:
     """A `samsyn serve` subprocess."""
 
-    def __init__(self, database_url: str, *, workers: int = 1, extra_env: dict[str, str] | None = None):
+    def __init__(self, database_url: str, *, workers: int = 1,
+                 extra_env: dict[str, str] | None = None):
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.env = {**os.environ, "DATABASE_URL": database_url, "SAMSYN_BASE_URL": self.base_url,
@@ -88,7 +89,8 @@ class Server:
                     break
             except OSError:
                 if self.proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("samsyn serve did not start:\n" + Path(self.log.name).read_text())
+                    raise RuntimeError("samsyn serve did not start:\n"
+                                       + Path(self.log.name).read_text())
                 time.sleep(0.1)
 
     def stop(self) -> None:

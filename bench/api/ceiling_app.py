@@ -1,4 +1,4 @@
-"""The two ceilings of bench/api/run.py, served exactly like samsyn (granian, same workers):
+"""The two ceilings of bench/api/run.py, served exactly like samsyn (granian, same workers).
 
 * `/const`: a trivial Litestar endpoint returning a constant (the server + framework floor);
 * `/bare/<case>`: the same SQL samsyn runs for the case, through psycopg (autocommit pool,

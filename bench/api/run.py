@@ -19,8 +19,8 @@ import os
 import re
 import shutil
 import signal
-import statistics
 import socket
+import statistics
 import subprocess
 import sys
 import time
@@ -36,7 +36,8 @@ CASES = [
     ("list", "/api/v1/sources/", "/bare/sources", 266.0),
     ("detail", "/api/v1/sources/50/", "/bare/sources/50", 346.0),
     ("projects", "/api/v1/projects/", "/bare/projects", 32.4),
-    ("wfs", "/api/v1/wfs/?source_id=1&bbox=-1,-1,11,11", "/bare/wfs?source_id=1&bbox=-1,-1,11,11", 13.1),
+    ("wfs", "/api/v1/wfs/?source_id=1&bbox=-1,-1,11,11", "/bare/wfs?source_id=1&bbox=-1,-1,11,11",
+     13.1),
 ]
 
 
@@ -66,7 +67,8 @@ def database_url() -> str:
         url = cluster.create_database("samsyn_bench", drop_existing=True)
     upgrade_head(url)
     import psycopg
-    with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True) as conn:
+    with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"),
+                         autocommit=True) as conn:
         for statement in (HERE / "load.sql").read_text().split(";"):
             if statement.strip():
                 conn.execute(statement)
@@ -117,7 +119,8 @@ def wrk(url: str, seconds: int, connections: int) -> tuple[float, float, float, 
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--duration", type=int, default=15)
     ap.add_argument("--warmup", type=int, default=3)
     ap.add_argument("--connections", type=int, default=16)
@@ -153,10 +156,12 @@ def main() -> int:
             for port, path in ((samsyn_port, ours), (ceiling_port, bare)):
                 wrk(f"http://127.0.0.1:{port}{path}", args.warmup, args.connections)
             seconds = max(1, args.duration // args.rounds)
-            runs: dict[int, list[tuple[float, float, float, int]]] = {samsyn_port: [], ceiling_port: []}
+            runs: dict[int, list[tuple[float, float, float, int]]] = {samsyn_port: [],
+                                                                      ceiling_port: []}
             for _ in range(args.rounds):
                 for port, path in ((samsyn_port, ours), (ceiling_port, bare)):
-                    runs[port].append(wrk(f"http://127.0.0.1:{port}{path}", seconds, args.connections))
+                    runs[port].append(wrk(f"http://127.0.0.1:{port}{path}", seconds,
+                                          args.connections))
             return tuple(
                 (statistics.median(r[0] for r in rs), statistics.median(r[1] for r in rs),
                  statistics.median(r[2] for r in rs), sum(r[3] for r in rs))
@@ -167,7 +172,8 @@ def main() -> int:
               f"alternating rounds of {max(1, args.duration // args.rounds)}s per side (medians); "
               f"{args.workers} worker processes each")
         print(f"{'case':<9} {'samsyn req/s':>13} {'p50 ms':>8} {'p99 ms':>8} | {'bare req/s':>11} "
-              f"{'p50 ms':>8} {'p99 ms':>8} | {'const req/s':>11} | {'vs bare':>7} {'vs legacy':>9}")
+              f"{'p50 ms':>8} {'p99 ms':>8} | {'const req/s':>11} | {'vs bare':>7} "
+              f"{'vs legacy':>9}")
         ratios = {}
         for name, path, bare_path, legacy in CASES:
             ours, bare = interleaved(path, bare_path)

@@ -10,7 +10,8 @@ core_source. Per dataset:
                       -sql "SELECT json_object(...) AS metadata, '<type>' AS geometry_type,
                       1 AS source_id, geometry FROM <layer>": samsyn's job, same target
   shp2pgsql           shp2pgsql -D -k [-S] -s SRID[:4326] into a staging table, then INSERT INTO
-                      core_geometry SELECT geom, to_jsonb(s) - 'gid' - 'geom', ... and DROP, one psql
+                      core_geometry SELECT geom, to_jsonb(s) - 'gid' - 'geom', ... and DROP,
+                      one psql
   ceiling             psycopg 3 COPY (FORMAT binary) of the PGCOPY stream samsyn would send,
                       prebuilt before timing, into core_geometry: the bare COPY + index cost
   ... own table       ogr2ogr / shp2pgsql -I into a fresh table of their own (one GiST)
@@ -64,14 +65,17 @@ def make_3857(src: Path, dst: Path) -> None:
         return arr[pos[:, None] + np.arange(4)].copy().view("<i4").ravel().astype(np.int64)
     nparts, npts = i32(content + 36), i32(content + 40)
     pstart = content + 44 + 4 * nparts
-    pos = np.repeat(pstart, npts) + 16 * (np.arange(npts.sum()) - np.repeat(np.cumsum(npts) - npts, npts))
+    pos = np.repeat(pstart, npts) + 16 * (np.arange(npts.sum())
+                                          - np.repeat(np.cumsum(npts) - npts, npts))
     idx = pos[:, None] + np.arange(16)
     xy = arr[idx].copy().view("<f8").reshape(-1, 2)
     out = reproject(xy, 4326, 3857)
     arr[idx] = np.ascontiguousarray(out).view(np.uint8).reshape(-1, 16)
     starts = np.cumsum(npts) - npts
-    bb = np.column_stack([np.minimum.reduceat(out[:, 0], starts), np.minimum.reduceat(out[:, 1], starts),
-                          np.maximum.reduceat(out[:, 0], starts), np.maximum.reduceat(out[:, 1], starts)])
+    bb = np.column_stack([np.minimum.reduceat(out[:, 0], starts),
+                          np.minimum.reduceat(out[:, 1], starts),
+                          np.maximum.reduceat(out[:, 0], starts),
+                          np.maximum.reduceat(out[:, 1], starts)])
     arr[(content + 4)[:, None] + np.arange(32)] = bb.astype("<f8").view(np.uint8).reshape(-1, 32)
     head = np.array([out[:, 0].min(), out[:, 1].min(), out[:, 0].max(), out[:, 1].max()], "<f8")
     arr[36:68] = head.view(np.uint8)
@@ -360,7 +364,8 @@ def main() -> None:
                               "core_geometry_gid_source_id_c2e4e104_uniq")
                     for (idx,) in c.execute(
                             "SELECT indexname FROM pg_indexes WHERE tablename = 'core_geometry' "
-                            "AND indexname NOT IN ('core_geometry_pkey', 'core_geometry_geom_c3f9f4aa_id')"
+                            "AND indexname NOT IN ('core_geometry_pkey', "
+                            "'core_geometry_geom_c3f9f4aa_id')"
                             ).fetchall():
                         c.execute(f"DROP INDEX IF EXISTS {idx}")
             return name

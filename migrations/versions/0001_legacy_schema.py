@@ -14,6 +14,7 @@ Create Date: 2026-11-22
 from __future__ import annotations
 
 from collections.abc import Sequence
+
 from alembic import op
 
 from samsyn.db.migrate import sql_script

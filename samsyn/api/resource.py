@@ -9,13 +9,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from samsyn.api import views
-from litestar.params import FromPath, RawBody
 from litestar import Request, Response, route
+from litestar.params import FromPath, RawBody
 from sqlalchemy.orm import Session
 
-from samsyn.compat import pagination, wire
+from samsyn.api import views
 from samsyn.api.views import Call, View, dispatch, ok
+from samsyn.compat import pagination, wire
 from samsyn.db.engine import get_sessions
 from samsyn.db.reads import Reader, reader
 from samsyn.errors import NotFound
@@ -121,5 +121,5 @@ def detail_route(path: str, res: Resource, *, in_schema: bool = True) -> Any:
 
     handler.__name__ = handler.__qualname__ = view.name.lower().replace(" ", "_")
     handler.__doc__ = view.description
-    return route(path + "{pk:str}/", http_method=views.ALL_METHODS, sync_to_thread=views.SYNC_TO_THREAD,
-                 include_in_schema=in_schema)(handler)
+    return route(path + "{pk:str}/", http_method=views.ALL_METHODS,
+                 sync_to_thread=views.SYNC_TO_THREAD, include_in_schema=in_schema)(handler)

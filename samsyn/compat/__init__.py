@@ -1,1 +1,2 @@
-"""Everything DRF-specific lives here: rendering, parsing, validation, pagination, errors, dispatch."""
+"""Everything DRF-specific lives here: rendering, parsing, validation, pagination, errors,
+dispatch."""

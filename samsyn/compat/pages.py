@@ -22,7 +22,8 @@ def not_found_page(path: str) -> bytes:
         '<!DOCTYPE html>\n<html lang="en">\n<head>\n  <meta http-equiv="content-type" '
         'content="text/html; charset=utf-8">\n  <title>Page not found at '
         f"{escaped}</title>\n</head>\n<body>\n  <h1>Page not found <span>(404)</span></h1>\n"
-        f"  <p>The requested resource was not found on this server: {escaped}</p>\n</body>\n</html>\n"
+        f"  <p>The requested resource was not found on this server: {escaped}</p>\n"
+        "</body>\n</html>\n"
     ).encode()
 
 

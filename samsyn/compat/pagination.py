@@ -74,7 +74,8 @@ def _with_page(url: str, number: int | None) -> str:
         params.pop("page", None)
     else:
         params["page"] = [str(number)]
-    return urlunsplit((scheme, netloc, path, urlencode(sorted(params.items()), doseq=True), fragment))
+    return urlunsplit((scheme, netloc, path, urlencode(sorted(params.items()), doseq=True),
+                       fragment))
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,7 +102,8 @@ def search_terms(query: dict[str, str]) -> list[str]:
     return query.get("search", "").replace("\x00", "").replace(",", " ").split()
 
 
-def ordering(query: dict[str, str], allowed: tuple[str, ...], default: tuple[str, ...]) -> tuple[str, ...]:
+def ordering(query: dict[str, str], allowed: tuple[str, ...],
+             default: tuple[str, ...]) -> tuple[str, ...]:
     """DRF OrderingFilter: keep the allowed terms; none left (or no parameter) -> the default."""
     raw = query.get("ordering")
     if raw:
@@ -115,7 +117,8 @@ def ordering(query: dict[str, str], allowed: tuple[str, ...], default: tuple[str
 
 def paginate(query: dict[str, str], fetch: Callable[[int, int], tuple[int, list[Any]]]
              ) -> tuple[int, int, int, list[Any]]:
-    """Run `fetch(limit, offset) -> (count, rows)` for the requested page; (count, page, size, rows).
+    """Run `fetch(limit, offset) -> (count, rows)` for the requested page; (count, page, size,
+    rows).
 
     Raises:
         InvalidPage: the page number is not an integer >= 1, or beyond the last page.

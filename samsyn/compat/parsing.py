@@ -253,9 +253,9 @@ class _Stream:
 
 
 class _Part:
-    """One part as Django reads it: LazyStream(BoundaryIter(stream, b"--" + boundary)). The
+    r"""One part as Django reads it: LazyStream(BoundaryIter(stream, b"--" + boundary)). The
     BoundaryIter yields the bytes up to the next separator (wherever it is, not only at a line
-    start), less one "\\n" and then one "\\r" before it, in pieces that keep len(separator) + 6
+    start), less one "\n" and then one "\r" before it, in pieces that keep len(separator) + 6
     bytes back until the separator shows; the leftover is data[pos:end]. A part Django leaves
     unread (skipped) leaves the stream where its pieces stopped."""
 
@@ -373,8 +373,8 @@ def _text(value: bytes | str, encoding: str) -> str:
 
 
 def _file_name(name: str) -> str | None:
-    """MultiPartParser.sanitize_file_name, then UploadedFile's name: HTML entities undone, the
-    last `/` or `\\` segment, printable characters only; "", "." and ".." are no name (the
+    r"""MultiPartParser.sanitize_file_name, then UploadedFile's name: HTML entities undone, the
+    last `/` or `\` segment, printable characters only; "", "." and ".." are no name (the
     part is skipped); longer than 255 characters: cut, keeping the extension."""
     name = html.unescape(name).rsplit("/")[-1].rsplit("\\")[-1]
     name = "".join(char for char in name if char.isprintable())

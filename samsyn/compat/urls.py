@@ -1,7 +1,7 @@
-"""The legacy URLconf and Django's URL resolution before any view runs.
+r"""The legacy URLconf and Django's URL resolution before any view runs.
 
 Mirrors `django.urls.resolvers.URLResolver.resolve` (the root pattern `^/`, then each
-`path()` / `re_path()` of the legacy urlpatterns: RoutePattern regexes end in `\\Z`,
+`path()` / `re_path()` of the legacy urlpatterns: RoutePattern regexes end in `\Z`,
 RegexPattern endpoints ending in `$` are matched with `fullmatch`, `include()` prefixes with
 `search` on `^prefix`) and `django.middleware.common.CommonMiddleware.should_redirect_with_slash`
 (APPEND_SLASH: a path that matches nothing, does not end in `/` and matches with a slash

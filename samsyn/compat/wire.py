@@ -25,7 +25,8 @@ _encoder = msgspec.json.Encoder()
 
 
 def render(data: Any, indent: int | None = None) -> bytes:
-    """Render Python data exactly as DRF's JSONRenderer does (compact, or indented with `indent`)."""
+    """Render Python data exactly as DRF's JSONRenderer does (compact, or indented with
+    `indent`)."""
     if indent is None:
         return json.dumps(data, ensure_ascii=False, allow_nan=False, separators=COMPACT).encode()
     return json.dumps(data, ensure_ascii=False, allow_nan=False, indent=indent,

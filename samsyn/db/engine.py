@@ -131,7 +131,8 @@ def confirm_reachable() -> None:
 
 
 def make_engine(url: str, *, pool_size: int = 8, max_overflow: int = 8) -> Engine:
-    """A pooled psycopg 3 engine; statements are prepared server-side after 5 uses (psycopg default)."""
+    """A pooled psycopg 3 engine; statements are prepared server-side after 5 uses (psycopg
+    default)."""
     engine = create_engine(
         url,
         pool_size=pool_size,
@@ -166,7 +167,9 @@ def get_engine() -> Engine:
 
 @functools.cache
 def get_sessions() -> sessionmaker[Session]:
-    """The process-wide session factory (use `with get_sessions().begin() as db:`)."""
+    """The process-wide session factory.
+
+    A transaction: `with get_sessions().begin() as db:`."""
     return sessionmaker(get_engine(), expire_on_commit=False)
 
 

@@ -1,4 +1,5 @@
-"""Database layer: a throwaway/local PostGIS cluster run from the Debian binaries, no system service.
+"""Database layer: a throwaway/local PostGIS cluster run from the Debian binaries, no system
+service.
 
 ``ensure_local_cluster(data_dir)`` initdb's a cluster in ``data_dir`` (if absent), starts it on a
 unix socket plus ``127.0.0.1:<port>`` and returns a :class:`LocalCluster`. It is idempotent: a
@@ -159,7 +160,8 @@ def _chown_to_server_user(path: Path) -> None:
 def _run(argv: list[str], what: str, *, timeout: float = 120) -> str:
     # cwd=/ : the server user may not be allowed into our cwd.
     proc = subprocess.run(_as_server_user(argv), capture_output=True, text=True, cwd="/",
-                          timeout=timeout, env={**os.environ, "LC_ALL": "C.UTF-8", "LANG": "C.UTF-8"})
+                          timeout=timeout,
+                          env={**os.environ, "LC_ALL": "C.UTF-8", "LANG": "C.UTF-8"})
     if proc.returncode != 0:
         raise LocalPostgresError(
             f"{what} failed (exit {proc.returncode}): {' '.join(argv)}\n"
@@ -445,7 +447,8 @@ def ensure_local_cluster(data_dir: Path, *, port: int | None = None,
 
 
 @contextlib.contextmanager
-def temporary_cluster(*, for_tests: bool = True, prefix: str = "samsyn-pg-") -> Iterator[LocalCluster]:
+def temporary_cluster(*, for_tests: bool = True,
+                      prefix: str = "samsyn-pg-") -> Iterator[LocalCluster]:
     """A throwaway cluster in a new temporary directory, stopped and deleted on exit.
 
     The directory is made world-searchable (not a 0700 pytest tmp dir) because the server may

@@ -8,8 +8,20 @@ import datetime as dt
 from typing import Any
 
 from geoalchemy2 import Geometry as GeometryType
-from sqlalchemy import (BigInteger, Boolean, CheckConstraint, DateTime, ForeignKey, Identity, Index,
-                        Integer, String, Text, UniqueConstraint, text)
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Identity,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -113,13 +125,15 @@ class Job(Base):
     total: Mapped[int | None] = mapped_column(BigInteger)
     result: Mapped[Any | None] = mapped_column(JSONB)
     error: Mapped[str | None] = mapped_column(Text)
-    created: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=text("now()"))
+    created: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True),
+                                                 server_default=text("now()"))
     started: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     finished: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     idempotency_key: Mapped[str | None] = mapped_column(Text)
     worker: Mapped[str | None] = mapped_column(Text)      # hostname:pid of the last attempt
     attempts: Mapped[int] = mapped_column(Integer, server_default=text("0"))
-    updated: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=text("now()"))
+    updated: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True),
+                                                 server_default=text("now()"))
 
 
 class TokenDenylist(Base):
@@ -138,7 +152,8 @@ class MailOutbox(Base):
     __table_args__ = (Index("samsyn_mail_outbox_due_idx", "next_attempt_at", "id",
                             postgresql_where=text("sent_at IS NULL AND dead_at IS NULL")),)
     id: Mapped[int] = mapped_column(BigInteger, Identity(always=False), primary_key=True)
-    created: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=text("now()"))
+    created: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True),
+                                                 server_default=text("now()"))
     sender: Mapped[str] = mapped_column(Text)
     recipients: Mapped[Any] = mapped_column(JSONB)
     subject: Mapped[str] = mapped_column(Text)

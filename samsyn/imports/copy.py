@@ -10,9 +10,9 @@ from typing import Any
 
 import numpy as np
 import psycopg
-from samsyn_fast import GeometryBuffers, encode_ewkb, pgcopy_binary, pgcopy_fields
 
 from samsyn.imports.geometry import TYPE_NAMES, type_index
+from samsyn_fast import GeometryBuffers, encode_ewkb, pgcopy_binary, pgcopy_fields
 
 COPY_SQL = ("COPY core_geometry (geom, metadata, geometry_type, source_id) "
             "FROM STDIN (FORMAT binary)")

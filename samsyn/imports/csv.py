@@ -7,13 +7,13 @@ import os
 from collections.abc import Iterator
 
 import numpy as np
-from samsyn_fast import GeometryBuffers, StringColumn, iter_csv_points
 
 from samsyn.errors import ImportFailed
 from samsyn.imports.copy import Rows
 from samsyn.imports.crs import crs_from_srid
 from samsyn.imports.geometry import take, to_wgs84
 from samsyn.imports.options import ImportOptions, ImportResult
+from samsyn_fast import GeometryBuffers, StringColumn, iter_csv_points
 
 _BLOCK = 16 << 20
 

@@ -7,13 +7,13 @@ import os
 from collections.abc import Iterator
 
 import numpy as np
-from samsyn_fast import encode_ewkb, read_geojson
 
 from samsyn.errors import ImportFailed
 from samsyn.imports.copy import Rows
 from samsyn.imports.crs import crs_from_name, crs_from_srid
 from samsyn.imports.geometry import REASONS, TYPE_NAMES, problems, take, to_wgs84
 from samsyn.imports.options import ImportOptions, ImportResult
+from samsyn_fast import encode_ewkb, read_geojson
 
 _TYPE_CODE = {name.decode(): k for k, name in enumerate(TYPE_NAMES)}
 

@@ -9,6 +9,7 @@ import dataclasses
 from typing import Any
 
 import numpy as np
+
 from samsyn_fast import GeometryBuffers, reproject_buffers, simplify_buffers
 
 REASONS = {

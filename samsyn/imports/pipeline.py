@@ -8,7 +8,6 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import psycopg
-from samsyn_fast import KernelError
 
 from samsyn.errors import ImportFailed
 from samsyn.imports import csv as csv_pipeline
@@ -18,6 +17,7 @@ from samsyn.imports.copy import Rows, copy_chunks, pgcopy_chunk
 from samsyn.imports.options import FORMATS, ImportOptions, ImportResult
 from samsyn.imports.source import get_or_create
 from samsyn.imports.stats import update_source_stats
+from samsyn_fast import KernelError
 
 Progress = Callable[[int, "int | None"], None]
 

@@ -16,14 +16,14 @@ from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
-from samsyn_fast import StringColumn, iter_shapefile
-from samsyn_fast import _csv as _json_kernel
 
 from samsyn.errors import ImportFailed
 from samsyn.imports.copy import Rows
+from samsyn.imports.crs import crs_from_srid
 from samsyn.imports.geometry import REASONS, problems, take, to_wgs84
 from samsyn.imports.options import ImportOptions, ImportResult
-from samsyn.imports.crs import crs_from_srid
+from samsyn_fast import StringColumn, iter_shapefile
+from samsyn_fast import _csv as _json_kernel
 
 
 def _sidecar(path: str, ext: str) -> str | None:

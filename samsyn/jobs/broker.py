@@ -23,7 +23,8 @@ def make_broker(url: str) -> Broker:
         from dramatiq.brokers.redis import RedisBroker
         return RedisBroker(url=url, **redis_options())
     if url:
-        raise ValueError(f"SAMSYN_BROKER_URL must be amqp:// or redis://, got {url.split(':', 1)[0]!r}")
+        scheme = url.split(":", 1)[0]
+        raise ValueError(f"SAMSYN_BROKER_URL must be amqp:// or redis://, got {scheme!r}")
     return StubBroker()
 
 

@@ -57,8 +57,15 @@ class ProgressBar:
     """rich progress on stderr: rows done / total, rows per second, ETA."""
 
     def __init__(self, label: str) -> None:
-        from rich.progress import (BarColumn, MofNCompleteColumn, Progress, ProgressColumn,
-                                   TextColumn, TimeElapsedColumn, TimeRemainingColumn)
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            ProgressColumn,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
         from rich.text import Text
 
         class RowsPerSecond(ProgressColumn):

@@ -18,9 +18,9 @@ from litestar.exceptions import ImproperlyConfiguredException
 from litestar.testing import TestClient
 
 from samsyn import openapi
+from samsyn.app import create_litestar
 from samsyn.compat import pages
 from samsyn.compat.validation import CharField, ReadOnlyField
-from samsyn.app import create_litestar
 from tests.conftest import REPO
 
 CONTRACT = REPO / "contract" / "openapi.json"

@@ -1,7 +1,7 @@
 """The golden replay: contract/replay.py against a running samsyn, one case file per test.
 
-Every step must pass or be listed in contract/drift.json (docs/architecture.md, "Compatibility decisions"), with no
-key-order or float-format warnings on JSON bodies.
+Every step must pass or be listed in contract/drift.json (docs/architecture.md, "Compatibility
+decisions"), with no key-order or float-format warnings on JSON bodies.
 """
 from __future__ import annotations
 

@@ -70,7 +70,8 @@ def test_registration_writes_user_email_mail_and_session(db_factory: sessionmake
     outcome = _register(db_factory, "carol", "carol@example.com")
     assert outcome.session_key and outcome.rotate_csrf and outcome.messages
     user = _rows(db_factory, "SELECT id, password, last_login, email FROM auth_user")[0]
-    assert re.fullmatch(r"pbkdf2_sha256\$390000\$[A-Za-z0-9]{22}\$[A-Za-z0-9+/]{43}=", user.password)
+    assert re.fullmatch(r"pbkdf2_sha256\$390000\$[A-Za-z0-9]{22}\$[A-Za-z0-9+/]{43}=",
+                        user.password)
     assert user.last_login is not None and user.email == "carol@example.com"
     assert _rows(db_factory, 'SELECT email, verified, "primary" FROM account_emailaddress') == [
         ("carol@example.com", False, True)]
@@ -159,7 +160,8 @@ def test_login_key_is_stable_until_logout(db_factory: sessionmaker[Session]) -> 
     for username, password in (("ALICE", PASSWORD), ("alice", "wrong"), ("nobody", PASSWORD)):
         with pytest.raises(InvalidInput) as exc:
             _login(db_factory, username, password)
-        assert exc.value.errors == {"non_field_errors": ["Unable to log in with provided credentials."]}
+        assert exc.value.errors == {
+            "non_field_errors": ["Unable to log in with provided credentials."]}
     user_id = _rows(db_factory, "SELECT id FROM auth_user")[0].id
     _run(db_factory, service.logout, service.Presented(user_id, "key", k1), CLIENT)
     assert _rows(db_factory, "SELECT key FROM authtoken_token") == []
@@ -290,8 +292,9 @@ def test_outbox_delivery_retries_failures(db_factory: sessionmaker[Session]) -> 
 
     assert mail.deliver_pending(db_factory, flaky) == (1, 1)
     assert [m["To"] for m in sent] == ["carol@example.com"]
-    rows = _rows(db_factory, "SELECT recipients, sent_at IS NOT NULL AS sent, attempts, last_error, "
-                             "next_attempt_at - now() AS wait FROM samsyn_mail_outbox ORDER BY id")
+    rows = _rows(db_factory, "SELECT recipients, sent_at IS NOT NULL AS sent, attempts, "
+                             "last_error, next_attempt_at - now() AS wait FROM samsyn_mail_outbox "
+                             "ORDER BY id")
     assert [(r.sent, r.attempts) for r in rows] == [(True, 1), (False, 1)]
     assert "Connection refused" in rows[1].last_error
     assert dt.timedelta(seconds=25) < rows[1].wait <= dt.timedelta(seconds=30)

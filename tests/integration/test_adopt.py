@@ -1,4 +1,5 @@
-"""samsyn.db.adopt: a legacy Django database is verified, then stamped; a tampered one is left alone."""
+"""samsyn.db.adopt: a legacy Django database is verified, then stamped; a tampered one is left
+alone."""
 
 from __future__ import annotations
 

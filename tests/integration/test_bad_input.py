@@ -170,7 +170,8 @@ def test_unknown_method_token_gets_drf_405(server: Server) -> None:
 
 
 def test_every_response_has_a_request_id(server: Server) -> None:
-    status, headers, _ = request(server, "GET", "/api/v1/sources/", headers={"X-Request-ID": "abc-123"})
+    status, headers, _ = request(server, "GET", "/api/v1/sources/",
+                                 headers={"X-Request-ID": "abc-123"})
     assert headers["x-request-id"] == "abc-123"
     status, headers, _ = request(server, "GET", "/nope")
     assert status == 404 and len(headers["x-request-id"]) == 32

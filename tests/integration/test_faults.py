@@ -111,7 +111,8 @@ class Load:
         for t in self._threads:
             t.join(timeout=120)
 
-    def between(self, start: float, end: float) -> list[tuple[float, float, str, int, dict[str, str], bytes]]:
+    def between(self, start: float,
+                end: float) -> list[tuple[float, float, str, int, dict[str, str], bytes]]:
         with self._lock:
             return [r for r in self.results if start <= r[0] < end]
 

@@ -85,7 +85,7 @@ geometries = st.one_of(
     st.lists(point, min_size=1, max_size=4).map(
         lambda p: "MULTIPOINT(" + ", ".join(f"({q})" for q in p) + ")"),
     st.lists(points, min_size=1, max_size=3).map(
-        lambda ls: "MULTILINESTRING(" + ", ".join(f"({', '.join(l)})" for l in ls) + ")"),
+        lambda ls: "MULTILINESTRING(" + ", ".join(f"({', '.join(coords)})" for coords in ls) + ")"),
     st.lists(st.lists(ring, min_size=1, max_size=2), min_size=1, max_size=3).map(
         lambda polys: "MULTIPOLYGON(" + ", ".join(
             "(" + ", ".join(f"({', '.join(r)})" for r in rings) + ")" for rings in polys) + ")"),
@@ -122,7 +122,8 @@ def _floats(value: Any) -> Iterator[float]:
             yield from _floats(v)
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=150, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(rows=st.lists(st.tuples(geometries, metadata, st.text(max_size=8)), min_size=1, max_size=8))
 def test_kernel_writes_what_the_legacy_rendered(conn: psycopg.Connection,
                                                 rows: list[tuple[str, Any, str]]) -> None:
@@ -169,7 +170,8 @@ def test_truncated_streams_are_kernel_errors(conn: psycopg.Connection, cut: int)
     assert struct.calcsize("d") == 8
 
 
-def test_ordinate_that_overflows_after_postgis_rounding_is_an_error(conn: psycopg.Connection) -> None:
+def test_ordinate_that_overflows_after_postgis_rounding_is_an_error(
+        conn: psycopg.Connection) -> None:
     from samsyn_fast.errors import KernelError
     load(conn, [("POINT(0 1.7976931345000002e+308)", {}, "Point")])
     with pytest.raises(KernelError):

@@ -352,7 +352,8 @@ def test_crs_is_never_guessed(conn: psycopg.Connection, tmp_path: Path) -> None:
     """UTM shapes without a .prj, or with one pyproj cannot read, are refused (they would load
     far from where they are); --srid says what the file is."""
     before = counts(conn)
-    bare = _copy_shapefile(DATA / "r-cran-spdata/NY8_utm18", tmp_path / "bare", (".shp", ".shx", ".dbf"))
+    bare = _copy_shapefile(DATA / "r-cran-spdata/NY8_utm18", tmp_path / "bare",
+                           (".shp", ".shx", ".dbf"))
     with pytest.raises(ImportFailed, match=r"bare.shp: no .prj, and its coordinates are not "
                                            r"longitude/latitude .*pass --srid"):
         run_import(conn, ImportOptions(format="shapefile", path=str(bare)))

@@ -125,7 +125,7 @@ Run = Callable[..., subprocess.CompletedProcess]
 
 @pytest.fixture(scope="module")
 def cli(env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Run:
-    """cli(*args) -> CompletedProcess of `samsyn *args` (text, no stdin, not a terminal)."""
+    """A function running `samsyn *args`: its CompletedProcess (text, no stdin, not a terminal)."""
     cwd = tmp_path_factory.mktemp("cwd")
 
     def run(*args: object, timeout: float = TIMEOUT) -> subprocess.CompletedProcess:

@@ -13,14 +13,16 @@ from samsyn.jobs.broker import make_broker
 
 
 @pytest.fixture
-def jobs(migrated_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[StubBroker, list[EmailMessage]]]:
+def jobs(migrated_url: str,
+         monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[StubBroker, list[EmailMessage]]]:
     from samsyn.db import engine
     from samsyn.domain.accounts import mail
     from samsyn.jobs import broker as broker_module
     from samsyn.settings import get_settings
     monkeypatch.setenv("DATABASE_URL", migrated_url)
     monkeypatch.delenv("SAMSYN_BROKER_URL", raising=False)
-    for cached in (get_settings, engine.get_engine, engine.get_sessions, broker_module.setup_broker):
+    for cached in (get_settings, engine.get_engine, engine.get_sessions,
+                   broker_module.setup_broker):
         cached.cache_clear()
     sent: list[EmailMessage] = []
     monkeypatch.setattr(mail, "smtp_transport", lambda *a, **k: sent.append)

@@ -36,7 +36,7 @@ def _dbname(url: str) -> str:
 
 
 def _pg_dump_tables(cluster: LocalCluster, url: str) -> str:
-    """pg_dump -s of the legacy tables only, without the random \\restrict key lines."""
+    r"""pg_dump -s of the legacy tables only, without the random \restrict key lines."""
     argv = [str(cluster.bindir / "pg_dump"), "-s", "-O", "-x", "-d", cluster.dsn(_dbname(url))]
     for table in sorted(LEGACY_TABLES):
         argv += ["-t", f"public.{table}"]

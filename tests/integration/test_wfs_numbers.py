@@ -18,7 +18,8 @@ from samsyn.domain.geometries.service import WfsError, parse_bbox, pg_float8
 EDGE_CASES = [
     "1", " 1 ", "+1", "-0", "0001", ".5", "5.", "1e3", "1E+3", "1e-3", "0x1", "0X1P3", "0x1.8p1",
     "0x", "0x.p1", "nan", "NaN", "nan(123)", "-nan", "inf", "-Inf", "+inf", "infinity",
-    "-Infinity", "infinit", "INFINITYx", "1e999", "-1e999", "1e-400", "4e-320", "2.2250738585072011e-308",
+    "-Infinity", "infinit", "INFINITYx", "1e999", "-1e999", "1e-400", "4e-320",
+    "2.2250738585072011e-308",
     "1_0", "1,0", "", " ", "\t1\n", "\x0b1\x0c", "\u00a01", "１", "1 2", "e3", "+", "-", ".", "1e",
     "1e+", "0x1p", "0x1p+", "12abc", "١", "1\u2003",
 ]
@@ -50,7 +51,8 @@ def samsyn_reads(text: str) -> float | str:
 
 def same(a: float | str, b: float | str) -> bool:
     if isinstance(a, float) and isinstance(b, float):
-        return (math.isnan(a) and math.isnan(b)) or (a == b and math.copysign(1, a) == math.copysign(1, b))
+        return ((math.isnan(a) and math.isnan(b))
+                or (a == b and math.copysign(1, a) == math.copysign(1, b)))
     return a == b
 
 
@@ -59,7 +61,8 @@ def test_edge_cases_as_postgres(pg: psycopg.Connection, text: str) -> None:
     assert same(samsyn_reads(text), postgres_reads(pg, text)), text
 
 
-number_like = st.text(alphabet="0123456789+-.eEpPxXaAfFnNiItTyY() \t\n\r\x0b\x0c_,\u00a0", max_size=14)
+number_like = st.text(alphabet="0123456789+-.eEpPxXaAfFnNiItTyY() \t\n\r\x0b\x0c_,\u00a0",
+                      max_size=14)
 
 
 @settings(max_examples=400, deadline=None)

@@ -24,7 +24,8 @@ def test_line_and_paragraph_separators_are_escaped_everywhere(server: Server) ->
                      "VALUES (ST_GeomFromText('POINT(1 2)', 4326), %s, 'Point', %s)",
                      (json.dumps({"label": NAME}), source_id))
     paths = [f"/api/v1/sources/{source_id}/", "/api/v1/sources/?search=line",
-             f"/api/v1/wfs/?source_id={source_id}", f"/api/v1/wfs/?source_id={source_id}&bbox=0,0,5,5"]
+             f"/api/v1/wfs/?source_id={source_id}",
+             f"/api/v1/wfs/?source_id={source_id}&bbox=0,0,5,5"]
     bodies = [created]
     for path in paths:
         status, _, got = request(server, "GET", path)

@@ -182,8 +182,8 @@ def test_csv_columns_are_pieces(tmp_path):
     assert name.to_arrow().num_chunks == len(name.pieces)
     sub = points.slice(50, 150)
     check(sub.columns["name"], want[50:150])
-    check(points.metadata_json()[10:12], [f'{{"name":"name {i} é","tag":"{"x" if i % 3 == 0 else ""}"}}'
-                                         for i in (10, 11)])
+    check(points.metadata_json()[10:12],
+          [f'{{"name":"name {i} é","tag":"{"x" if i % 3 == 0 else ""}"}}' for i in (10, 11)])
 
 
 def test_shapefile_columns_have_nulls(tmp_path):

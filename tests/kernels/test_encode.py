@@ -1,4 +1,5 @@
-"""samsyn_fast.encode against PostGIS 3.3 (ST_AsGeoJSON + Python json, ST_GeomFromEWKB, binary COPY) and shapely."""
+"""samsyn_fast.encode against PostGIS 3.3 (ST_AsGeoJSON + Python json, ST_GeomFromEWKB, binary
+COPY) and shapely."""
 
 from __future__ import annotations
 
@@ -157,7 +158,7 @@ multi = st.one_of(
         lambda ps: "MULTIPOINT(" + ", ".join(f"({_pts([p])})" for p in ps) + ")"
     ),
     st.lists(line, min_size=1, max_size=3).map(
-        lambda ls: "MULTILINESTRING(" + ", ".join(l[10:] for l in ls) + ")"
+        lambda ls: "MULTILINESTRING(" + ", ".join(wkt[10:] for wkt in ls) + ")"
     ),
     st.lists(polygon, min_size=1, max_size=3).map(
         lambda ps: "MULTIPOLYGON(" + ", ".join(p[7:] for p in ps) + ")"
@@ -282,7 +283,8 @@ SAMPLES = {
         "MULTILINESTRING((1e-9 1e9, 2 2))",
     ],
     "MultiPolygon": [
-        "MULTIPOLYGON(((0 0, 10 0, 10 10, 0 0), (1 1, 2 1, 2 2, 1 1)), ((20 20, 30 20, 30 30, 20 20)))",
+        "MULTIPOLYGON(((0 0, 10 0, 10 10, 0 0), (1 1, 2 1, 2 2, 1 1)), "
+        "((20 20, 30 20, 30 30, 20 20)))",
         None,
         "MULTIPOLYGON EMPTY",
         "MULTIPOLYGON(((0 0, 1 0, 1 1, 0 0)))",

@@ -7,8 +7,7 @@ import numpy as np
 import pytest
 import shapely
 
-from samsyn_fast import GeometryBuffers, encode_ewkb, iter_csv_points, read_csv_points
-from samsyn_fast import _csv
+from samsyn_fast import GeometryBuffers, _csv, encode_ewkb, iter_csv_points, read_csv_points
 
 DATA = (b"Name,Longitude,Latitude\nA,1,2\nB,,3\nC,4,\nD,abc,5\nE,1e999,1\nF,6,7\n")
 

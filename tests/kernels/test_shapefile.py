@@ -1,4 +1,4 @@
-"""samsyn_fast.shapefile against pyshp 3 and pyogrio (GDAL) on real and generated shapefiles.
+r"""samsyn_fast.shapefile against pyshp 3 and pyogrio (GDAL) on real and generated shapefiles.
 
 Where the two references disagree (REFERENCE.json `disagreements`) we follow the format
 specification, and each test below says which reader we agree with:
@@ -441,7 +441,8 @@ attr_text = st.text(st.characters(codec="utf-8", exclude_characters="\x00",
                                   exclude_categories=("Cs",)), max_size=8).map(str.strip)
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=25, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(shapes=polygon_shapes(), data=st.data())
 def test_generated_polygons_match_pyshp_and_pyogrio(tmp_path, shapes, data):
     base = str(tmp_path / f"gen{data.draw(st.integers(0, 10**9))}")
@@ -506,7 +507,8 @@ def test_generated_polygons_match_pyshp_and_pyogrio(tmp_path, shapes, data):
                             sorted(ref, key=lambda p: repr(np.asarray(p[0]).tolist())))
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=25, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data(), kind=st.sampled_from(["POINTZ", "MULTIPOINT", "POLYLINEZ", "POLYLINEM",
                                              "POINT", "POLYLINE"]))
 def test_generated_lines_and_points_match_pyshp(tmp_path, data, kind):

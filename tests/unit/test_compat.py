@@ -1,4 +1,5 @@
-"""The DRF compat layer as pure functions: wire format, pagination links, negotiation, validation."""
+"""The DRF compat layer as pure functions: wire format, pagination links, negotiation,
+validation."""
 from __future__ import annotations
 
 import math
@@ -99,9 +100,11 @@ def test_not_acceptable_and_unknown_format() -> None:
 
 
 @pytest.mark.parametrize("body,message", [
-    (b"{bad json}", "JSON parse error - Expecting property name enclosed in double quotes: line 1 column 2 (char 1)"),
+    (b"{bad json}", "JSON parse error - Expecting property name enclosed in double quotes: "
+                    "line 1 column 2 (char 1)"),
     (b'{"x":NaN}', "JSON parse error - Out of range float values are not JSON compliant: 'NaN'"),
-    (b"\xef\xbb\xbf{}", "JSON parse error - Unexpected UTF-8 BOM (decode using utf-8-sig): line 1 column 1 (char 0)"),
+    (b"\xef\xbb\xbf{}", "JSON parse error - Unexpected UTF-8 BOM (decode using utf-8-sig): "
+                         "line 1 column 1 (char 0)"),
 ])
 def test_json_parse_errors(body: bytes, message: str) -> None:
     with pytest.raises(parsing.ParseError) as exc:
@@ -135,7 +138,8 @@ def test_every_field_is_reported_in_order() -> None:
 
 def test_coercion_trimming_and_unique() -> None:
     unique = Unique(lambda path, name, value: value == "dup")
-    assert validate(FIELDS, {"sid": 12, "name": " 1.5 "}, unique=unique) == {"sid": "12", "name": "1.5"}
+    assert (validate(FIELDS, {"sid": 12, "name": " 1.5 "}, unique=unique)
+            == {"sid": "12", "name": "1.5"})
     with pytest.raises(InvalidInput) as exc:
         validate(FIELDS, {"sid": " dup ", "name": True}, unique=unique)
     assert exc.value.errors == {"sid": ["taken."], "name": ["Not a valid string."]}

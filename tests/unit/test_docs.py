@@ -6,6 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from samsyn.compat import negotiation
 from samsyn.domain.docs import service as s
@@ -37,7 +39,8 @@ def _golden(step: str) -> dict:
     ("application/vnd.oai.openapi", None, "application/vnd.oai.openapi"),
     ("text/html, */*", None, "application/vnd.oai.openapi"),
     ("application/*", None, "application/vnd.oai.openapi"),
-    ("application/json; q=0.9, application/yaml", None, "application/yaml"),  # q ignored: renderer order
+    # q ignored: renderer order
+    ("application/json; q=0.9, application/yaml", None, "application/yaml"),
     ("application/yaml, application/json; indent=2", None, "application/json"),  # params first
     ("", "json", None),
 ])
@@ -64,7 +67,8 @@ def test_unknown_format():
     # ?format=json with an Accept only YAML satisfies: filtered renderers -> 406
     with pytest.raises(negotiation.NotAcceptable):
         negotiation.negotiate(s.SCHEMA_RENDERERS, "application/yaml", "json")
-    assert negotiation.negotiate(s.SCHEMA_RENDERERS, None, "").renderer is s.YAML  # empty = no format
+    # empty = no format
+    assert negotiation.negotiate(s.SCHEMA_RENDERERS, None, "").renderer is s.YAML
 
 
 @pytest.mark.parametrize("accept, indent", [
@@ -72,7 +76,8 @@ def test_unknown_format():
     ("application/json; indent=12", 8), ("application/json; indent=x", 4), ("*/*; indent=1", 1),
 ])
 def test_json_indent(accept, indent):
-    assert negotiation.negotiate(s.SCHEMA_RENDERERS, accept, "json").indent(s.SCHEMA_JSON_INDENT) == indent
+    negotiated = negotiation.negotiate(s.SCHEMA_RENDERERS, accept, "json")
+    assert negotiated.indent(s.SCHEMA_JSON_INDENT) == indent
 
 
 def test_swagger_negotiation():
@@ -115,6 +120,7 @@ def test_derived_translations_match_their_other_format():
 
 def test_generator_reproduces_the_data_files():
     import yaml  # noqa: F401  (the generator needs PyYAML)
+
     from samsyn.domain.docs import gen_data
     for name, data in gen_data.build(CONTRACT).items():
         assert (gen_data.DATA / name).read_bytes() == data, name
@@ -216,7 +222,8 @@ def test_schema_body_variants():
     json_n = negotiation.negotiate(s.SCHEMA_RENDERERS, None, "json")
     assert s.schema_body("fr", yaml_n) == s.schema_document("fr", "yaml")
     assert s.schema_body("de", json_n) == s.schema_document("de", "json")
-    two = s.schema_body("en", negotiation.negotiate(s.SCHEMA_RENDERERS, "application/json; indent=2", None))
+    two = s.schema_body("en", negotiation.negotiate(s.SCHEMA_RENDERERS,
+                                                    "application/json; indent=2", None))
     assert two.startswith(b'{\n  "openapi": "3.0.3",')
     assert json.loads(two) == json.loads(s.schema_document("en", "json"))
 
@@ -273,7 +280,8 @@ YAML_STRINGS = [
     "it's", "'quoted'", '"dq"', "tab\there", "ctrl\x01", "Straße 道路 🚗", "---x", "...",
     "@x", "`x", "%x", "!x", "&x", "*x", "|x", ">x", "[x]", "{x}", "x, y", "1.0.0 (2)",
     'Method "' + "VERYLONGMETHODTOKEN" * 5 + '" not allowed.',
-    "word " * 40 + "end", "emoji 🚗 \ufeff", "nbsp\xa0x", "back\\slash \"q\" \x85", "it's " * 30 + "end", "a  b" * 30, "x" * 100,
+    "word " * 40 + "end", "emoji 🚗 \ufeff", "nbsp\xa0x", "back\\slash \"q\" \x85",
+    "it's " * 30 + "end", "a  b" * 30, "x" * 100,
     "a\nb", "a\nb\n", "line one\n\nline three", "a\n\n", " x\ny", "x \ny", "x\n y",
     "'q' " * 30, "a: b " * 30, "yes " * 30 + "x", " lead and a long tail" * 5,
 ]
@@ -323,3 +331,11 @@ def test_metadata():
     assert meta["renders"] == ["application/vnd.oai.openapi", "application/yaml",
                                "application/vnd.oai.openapi+json", "application/json"]
     assert "actions" not in meta
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet="abcdeFGHzZ-_xX@.", max_size=14)
+       | st.from_regex(r"[a-zA-Z]{2,3}(-[a-zA-Z]{2,8}){0,3}", fullmatch=True))
+def test_to_locale_against_django(language):
+    from django.utils.translation import to_locale as django_to_locale
+    assert s.to_locale(language) == django_to_locale(language)

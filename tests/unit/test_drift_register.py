@@ -1,13 +1,13 @@
 """contract/drift.json must be exactly what DRIFT.md documents, and name real step ids."""
 from __future__ import annotations
 
+import importlib.util
 import json
 
 from tests.conftest import REPO
 
-import importlib.util
-
-_spec = importlib.util.spec_from_file_location("drift_register", REPO / "contract" / "drift_register.py")
+_spec = importlib.util.spec_from_file_location("drift_register",
+                                               REPO / "contract" / "drift_register.py")
 assert _spec and _spec.loader
 drift_register = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(drift_register)

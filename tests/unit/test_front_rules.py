@@ -16,9 +16,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from samsyn.compat import cors, negotiation, parsing, urls
 from samsyn.api.front import Front
 from samsyn.app import create_litestar
+from samsyn.compat import cors, negotiation, parsing, urls
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)

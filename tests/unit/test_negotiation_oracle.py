@@ -7,13 +7,12 @@ from __future__ import annotations
 import os
 from typing import Any
 
+import django  # a test dependency (pyproject [test]): the legacy's version
+from django.conf import settings as django_settings
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from samsyn.compat import negotiation
-
-import django  # noqa: E402  (a test dependency, pyproject [test]: the legacy's version)
-from django.conf import settings as django_settings  # noqa: E402
 
 if not django_settings.configured:
     django_settings.configure(
@@ -26,8 +25,7 @@ from rest_framework import exceptions, renderers  # noqa: E402
 from rest_framework.negotiation import DefaultContentNegotiation  # noqa: E402
 from rest_framework.request import Request  # noqa: E402
 from rest_framework.test import APIRequestFactory  # noqa: E402
-from rest_framework.utils.mediatypes import (_MediaType, media_type_matches,  # noqa: E402
-                                             order_by_precedence)
+from rest_framework.utils.mediatypes import _MediaType, media_type_matches, order_by_precedence  # noqa: E402
 
 EXAMPLES = int(os.environ.get("SAMSYN_ORACLE_EXAMPLES", "1500"))
 RENDERERS = [renderers.JSONRenderer(), renderers.BrowsableAPIRenderer()]

@@ -33,15 +33,14 @@ import os
 from typing import Any
 from urllib.parse import quote, quote_plus
 
+import django  # a test dependency (pyproject [test]): the legacy's version
 import pytest
+from django.conf import settings as django_settings
 from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
 from samsyn.compat import parsing
 from samsyn.compat.validation import FilePart, FormData, too_deep
-
-import django  # noqa: E402  (a test dependency, pyproject [test]: the legacy's version)
-from django.conf import settings as django_settings  # noqa: E402
 
 if not django_settings.configured:
     django_settings.configure(
@@ -49,8 +48,7 @@ if not django_settings.configured:
         USE_I18N=True, LANGUAGE_CODE="en-us", USE_TZ=True)
     django.setup()
 
-from django.core.exceptions import (RequestDataTooBig, TooManyFieldsSent,  # noqa: E402
-                                    TooManyFilesSent)
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent  # noqa: E402
 from django.core.handlers.wsgi import WSGIRequest  # noqa: E402
 from django.http import QueryDict  # noqa: E402
 from django.test import override_settings  # noqa: E402

@@ -11,25 +11,34 @@ from samsyn.domain.accounts.password_validation import (
     password_errors,
 )
 
-NOTES_HASH = "pbkdf2_sha256$390000$v7cT4DhEoMX8KlMA8cuAOa$eby7wZoKwjAr10Brp5ghXcEBRuoca/UZ79dRfDOOd1g="
+NOTES_HASH = ("pbkdf2_sha256$390000$v7cT4DhEoMX8KlMA8cuAOa$"
+              "eby7wZoKwjAr10Brp5ghXcEBRuoca/UZ79dRfDOOd1g=")
 ALICE = UserAttributes(username="alice", first_name="Alice", last_name="Liddell",
                        email="alice@example.com")
 
 # validate_password(password, user) messages from Django 4.1.13 with the startproject
 # AUTH_PASSWORD_VALIDATORS ("none": user=None as dj-rest-auth's validate_password1 calls it).
 DJANGO_VERDICTS = [
-    ('none', 'x', ['This password is too short. It must contain at least 8 characters.', 'This password is too common.']),
-    ('alice', 'x', ['This password is too short. It must contain at least 8 characters.', 'This password is too common.']),
-    ('none', 'abc', ['This password is too short. It must contain at least 8 characters.', 'This password is too common.']),
-    ('alice', 'abc', ['This password is too short. It must contain at least 8 characters.', 'This password is too common.']),
+    ('none', 'x', ['This password is too short. It must contain at least 8 characters.',
+                   'This password is too common.']),
+    ('alice', 'x', ['This password is too short. It must contain at least 8 characters.',
+                    'This password is too common.']),
+    ('none', 'abc', ['This password is too short. It must contain at least 8 characters.',
+                     'This password is too common.']),
+    ('alice', 'abc', ['This password is too short. It must contain at least 8 characters.',
+                      'This password is too common.']),
     ('none', 'password', ['This password is too common.']),
     ('alice', 'password', ['This password is too common.']),
     ('none', 'password1', ['This password is too common.']),
     ('alice', 'password1', ['This password is too common.']),
     ('none', '8274619305', ['This password is entirely numeric.']),
     ('alice', '8274619305', ['This password is entirely numeric.']),
-    ('none', '123', ['This password is too short. It must contain at least 8 characters.', 'This password is too common.', 'This password is entirely numeric.']),
-    ('alice', '123', ['This password is too short. It must contain at least 8 characters.', 'This password is too common.', 'This password is entirely numeric.']),
+    ('none', '123', ['This password is too short. It must contain at least 8 characters.',
+                     'This password is too common.',
+                     'This password is entirely numeric.']),
+    ('alice', '123', ['This password is too short. It must contain at least 8 characters.',
+                      'This password is too common.',
+                      'This password is entirely numeric.']),
     ('none', 'alice1234', []),
     ('alice', 'alice1234', ['The password is too similar to the username.']),
     ('none', 'alice@example', []),
@@ -40,8 +49,11 @@ DJANGO_VERDICTS = [
     ('alice', 'N3w-Passw0rd!', []),
     ('none', 'liddell99', []),
     ('alice', 'liddell99', ['The password is too similar to the last name.']),
-    ('none', 'ALICE', ['This password is too short. It must contain at least 8 characters.', 'This password is too common.']),
-    ('alice', 'ALICE', ['The password is too similar to the username.', 'This password is too short. It must contain at least 8 characters.', 'This password is too common.']),
+    ('none', 'ALICE', ['This password is too short. It must contain at least 8 characters.',
+                       'This password is too common.']),
+    ('alice', 'ALICE', ['The password is too similar to the username.',
+                        'This password is too short. It must contain at least 8 characters.',
+                        'This password is too common.']),
     ('none', 'example.com', []),
     ('alice', 'example.com', ['The password is too similar to the email address.']),
     ('none', 'qwertyuiop', ['This password is too common.']),

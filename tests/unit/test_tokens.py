@@ -13,15 +13,18 @@ import pytest
 from samsyn.domain.accounts import sessions, signing, tokens
 
 SECRET = "abdsafadkjhry37yfadskjhfu7432qt"   # the legacy sample.env key
-NOTES_HASH = "pbkdf2_sha256$390000$v7cT4DhEoMX8KlMA8cuAOa$eby7wZoKwjAr10Brp5ghXcEBRuoca/UZ79dRfDOOd1g="
+NOTES_HASH = ("pbkdf2_sha256$390000$v7cT4DhEoMX8KlMA8cuAOa$"
+              "eby7wZoKwjAr10Brp5ghXcEBRuoca/UZ79dRfDOOd1g=")
 T0 = 1795316053.5
 CONFIRM_KEY_1 = 'MQ:1xUxiX:mbMkguCE0_-ZKM4EKs4gLfCH1ridFgueJ75s-3jRIoA'
 CONFIRM_KEY_42 = 'NDI:1xUxiX:lqCh2_9GRyhZpXrE9WPnZZi7z6sKFLmTyaXa89E1tIU'
-SESSION_DATA = '.eJyrVopPLC3JiC8tTi2Kz0xRslIyVNJBFktKTM5OzQNJpGQl5qXn6yXn55UUZSbpgZToQWWL9XzzU1JznKBqUQzISCzOAOpOTEpWqgUAjnEncw:1xUxiX:xcQdkfYDHRT6CbCu9YjHsPjIOgpgUQXIGHnUUf1Tia4'
+# The two signed values below are Django's output, kept whole (their payload alone is longer
+# than a line) so that they can be compared and searched for as they are.
+SESSION_DATA = '.eJyrVopPLC3JiC8tTi2Kz0xRslIyVNJBFktKTM5OzQNJpGQl5qXn6yXn55UUZSbpgZToQWWL9XzzU1JznKBqUQzISCzOAOpOTEpWqgUAjnEncw:1xUxiX:xcQdkfYDHRT6CbCu9YjHsPjIOgpgUQXIGHnUUf1Tia4'  # noqa: E501
 RESET_TOKEN = 'dig1c0-63c1f96c4515c1e8c9fb41c5eb54c6fa'
 RESET_TOKEN_NO_LOGIN = 'dig1c0-1d6fc0ecb0d3c912124317219bd463be'
 SESSION_HASH = '4fc65b72d540d2bf7011b8f3a62d735d9069232b70edd9afb67e48d304647862'
-MESSAGES_COOKIE = '.eJxtzEEKwkAMQNGrhKxjKYJ7wSO4LGUIY1oimUSaKejtFbp1--G_acJSnhlemmTyKkgjnUfCW_iiW-Ou4SCnxmqQ4h16QOUt7Cpvbi-ToUYbkBBn-mtdCO97rb-y7GYfSF1dHqAOnId03PMXBWAu6g:1xV6yd:jXXeDf-GwH3-X0RcNdJrvdeGIHI6QjXL5iLc0wIHUSU'
+MESSAGES_COOKIE = '.eJxtzEEKwkAMQNGrhKxjKYJ7wSO4LGUIY1oimUSaKejtFbp1--G_acJSnhlemmTyKkgjnUfCW_iiW-Ou4SCnxmqQ4h16QOUt7Cpvbi-ToUYbkBBn-mtdCO97rb-y7GYfSF1dHqAOnId03PMXBWAu6g:1xV6yd:jXXeDf-GwH3-X0RcNdJrvdeGIHI6QjXL5iLc0wIHUSU'  # noqa: E501
 RESET_NOW = dt.datetime(2026, 11, 22, 12, 0, 0)
 BOB = tokens.ResetUser(pk=2, password=NOTES_HASH,
                        last_login=dt.datetime(2026, 11, 20, 8, 30, 15, 123456, tzinfo=dt.UTC),

@@ -15,19 +15,24 @@ import json
 import os
 from typing import Any
 
+import django  # a test dependency (pyproject [test]): the legacy's version
 import pytest
+from django.conf import settings as django_settings
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from samsyn.compat.validation import (CharField, InvalidInput, JSONField, NestedField,
-                                          ReadOnlyField, validate)
+from samsyn.compat.validation import (
+    CharField,
+    InvalidInput,
+    JSONField,
+    NestedField,
+    ReadOnlyField,
+    validate,
+)
 from samsyn.domain.accounts import schemas as accounts
 from samsyn.domain.layers.schemas import LAYER_FIELDS
 from samsyn.domain.projects.schemas import PROJECT_FIELDS
 from samsyn.domain.sources.schemas import SOURCE_FIELDS
-
-import django  # noqa: E402  (a test dependency, pyproject [test]: the legacy's version)
-from django.conf import settings as django_settings  # noqa: E402
 
 if not django_settings.configured:
     django_settings.configure(

@@ -2,8 +2,9 @@
 `samsyn_mail_outbox` table in the caller's transaction, and their later delivery.
 
 Writing a mail never fails a request (decision 4 of docs/architecture.md): the row commits
-with the user, and a job delivers unsent rows. Delivery is at least once and, short of a crash in the instant
-between the SMTP server's acceptance and the commit that records it, exactly once: each
+with the user, and a job delivers unsent rows. Delivery is at least once and, short of a crash
+in the instant between the SMTP server's acceptance and the commit that records it, exactly
+once: each
 message is claimed (FOR UPDATE SKIP LOCKED: two workers never send the same one) and marked
 sent in its own transaction right after the server accepted it, so a worker killed mid-batch
 re-sends nothing it had finished. A failed message is retried with a growing backoff (30 s,

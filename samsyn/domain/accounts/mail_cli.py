@@ -45,6 +45,7 @@ def requeue(ids: tuple[int, ...], all_: bool) -> None:
     with _sessions().begin() as db:
         done = requeue_messages(db, None if all_ else ids)
     missing = sorted(set(ids) - set(done))
-    click.echo(f"requeued {len(done)} message(s)" + (f": {' '.join(map(str, done))}" if done else ""))
+    click.echo(f"requeued {len(done)} message(s)"
+               + (f": {' '.join(map(str, done))}" if done else ""))
     if missing:
         raise click.ClickException(f"not dead (or unknown): {' '.join(map(str, missing))}")

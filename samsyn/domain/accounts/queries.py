@@ -173,7 +173,8 @@ def first_emailaddress(db: Session, email: str | None) -> Any:
 
 def has_primary(db: Session, user_id: int) -> bool:
     return db.execute(select(EmailAddress.id).where(
-        EmailAddress.user_id == user_id, EmailAddress.primary.is_(True)).limit(1)).first() is not None
+        EmailAddress.user_id == user_id,
+        EmailAddress.primary.is_(True)).limit(1)).first() is not None
 
 
 # --- throttle counters (samsyn_throttle) ------------------------------------------------------

@@ -12,11 +12,11 @@ from litestar import Request, Response, route
 from litestar.params import FromPath, RawBody
 
 from samsyn.api import auth as auth_mod
-from samsyn.api.client_address import client_address
 from samsyn.api import views
+from samsyn.api.client_address import client_address
+from samsyn.api.views import Call, View, dispatch, ok
 from samsyn.compat import pages, wire
 from samsyn.compat.validation import metadata
-from samsyn.api.views import Call, View, dispatch, ok
 from samsyn.db.engine import get_read_sessions, get_sessions
 from samsyn.domain.accounts import mail, schemas, service
 from samsyn.domain.accounts.service import Client, Guard, Presented, SessionOutcome
@@ -179,7 +179,8 @@ def _login(call: Call) -> Response[Any]:
                                negotiated=call.negotiated)
 
 
-@route("/api/rest-auth/login/", http_method=views.ALL_METHODS, sync_to_thread=views.HASHING_TO_THREAD)
+@route("/api/rest-auth/login/", http_method=views.ALL_METHODS,
+       sync_to_thread=views.HASHING_TO_THREAD)
 def rest_auth_login(request: Request[Any, Any, Any], body: RawBody) -> Response[Any]:
     """dj-rest-auth LoginView: a DRF token key plus Django session/CSRF cookies."""
     return _dispatch(request, body, LOGIN, {"POST": _login})
@@ -231,7 +232,8 @@ def _password_change(call: Call) -> Response[Any]:
                         negotiated=call.negotiated)
 
 
-@route("/api/rest-auth/password/change/", http_method=views.ALL_METHODS, sync_to_thread=views.HASHING_TO_THREAD)
+@route("/api/rest-auth/password/change/", http_method=views.ALL_METHODS,
+       sync_to_thread=views.HASHING_TO_THREAD)
 def rest_auth_password_change(request: Request[Any, Any, Any], body: RawBody) -> Response[Any]:
     """dj-rest-auth PasswordChangeView."""
     return _dispatch(request, body, PASSWORD_CHANGE, {"POST": _password_change})
@@ -247,7 +249,8 @@ def _password_reset(call: Call) -> Response[Any]:
                         negotiated=call.negotiated)
 
 
-@route("/api/rest-auth/password/reset/", http_method=views.ALL_METHODS, sync_to_thread=views.SYNC_TO_THREAD)
+@route("/api/rest-auth/password/reset/", http_method=views.ALL_METHODS,
+       sync_to_thread=views.SYNC_TO_THREAD)
 def rest_auth_password_reset(request: Request[Any, Any, Any], body: RawBody) -> Response[Any]:
     """dj-rest-auth PasswordResetView (mails a working link: decision 4 of docs/architecture.md)."""
     return _dispatch(request, body, PASSWORD_RESET, {"POST": _password_reset})
@@ -277,7 +280,8 @@ def _register(call: Call) -> Response[Any]:
     return Response(content=b"", status_code=204, headers=headers)
 
 
-@route("/api/rest-auth/registration/", http_method=views.ALL_METHODS, sync_to_thread=views.HASHING_TO_THREAD)
+@route("/api/rest-auth/registration/", http_method=views.ALL_METHODS,
+       sync_to_thread=views.HASHING_TO_THREAD)
 def rest_auth_registration(request: Request[Any, Any, Any], body: RawBody) -> Response[Any]:
     """dj-rest-auth RegisterView: 204, the user logged in by session (no token)."""
     return _dispatch(request, body, REGISTER, {"POST": _register})
@@ -378,7 +382,8 @@ def account_email_verification_sent(request: Request[Any, Any, Any]) -> Response
 @route("/api/rest-auth/password/reset/confirm/{uid:str}/{token:str}/",
        http_method=views.ALL_METHODS, sync_to_thread=views.SYNC_TO_THREAD,
        include_in_schema=False)
-def password_reset_link(request: Request[Any, Any, Any], uid: FromPath[str], token: FromPath[str]) -> Response[Any]:
+def password_reset_link(request: Request[Any, Any, Any], uid: FromPath[str],
+                        token: FromPath[str]) -> Response[Any]:
     """The link of the reset mail: a form that posts to the reset-confirm endpoint."""
     early = _html_view(request, ("GET", "HEAD", "OPTIONS"))
     if early is not None:

@@ -11,15 +11,15 @@ from __future__ import annotations
 
 import sys
 import time
-from email.header import Header
 from collections.abc import Callable
+from email.header import Header
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlsplit
 
-from samsyn.api import views
 from litestar import Request, Response, route
 
 from samsyn.api import auth as auth_mod
+from samsyn.api import views
 from samsyn.compat import negotiation, pages
 from samsyn.domain.docs import service
 from samsyn.errors import AuthenticationFailed

@@ -15,7 +15,8 @@ from samsyn.domain.sources.queries import source_exists
 # property merge `metadata || {geometry_type, source_id}` as jsonb text (jsonb key order).
 _PROPERTIES = cast(
     Geometry.metadata_.op("||")(func.jsonb_build_object(
-        literal("geometry_type"), Geometry.geometry_type, literal("source_id"), Geometry.source_id)),
+        literal("geometry_type"), Geometry.geometry_type,
+        literal("source_id"), Geometry.source_id)),
     Text)
 _FEATURES = select(Geometry.gid, func.ST_AsGeoJSON(Geometry.geom), _PROPERTIES).where(
     Geometry.source_id == bindparam("source_id"))

@@ -5,12 +5,12 @@ import functools
 import threading
 from typing import Any
 
-from litestar.params import RawBody
 from litestar import Request, Response, route
+from litestar.params import RawBody
 
 from samsyn.api import views
-from samsyn.compat import wire
 from samsyn.api.views import Call, View, dispatch
+from samsyn.compat import wire
 from samsyn.db.reads import reader
 from samsyn.domain.geometries import service
 from samsyn.settings import get_settings

@@ -12,11 +12,10 @@ import math
 import re
 from typing import Any
 
-
 from samsyn.compat.wire import jsonb_to_drf
 from samsyn.db.reads import Reader
-from samsyn_fast.features import SlowPath, feature_collection_from_copy
 from samsyn.domain.geometries import queries
+from samsyn_fast.features import SlowPath, feature_collection_from_copy
 
 DEFAULT_LIMIT = 10_000
 _INT32_MAX = 2**31 - 1

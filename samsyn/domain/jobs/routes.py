@@ -4,8 +4,8 @@ legacy's settings (PageNumberPagination, SearchFilter, OrderingFilter, IsAuthent
 left out of the recorded OpenAPI document."""
 from __future__ import annotations
 
-from samsyn.api.views import View
 from samsyn.api.resource import Resource, detail_route, list_route
+from samsyn.api.views import View
 from samsyn.domain.jobs import service
 
 JOB_LIST = View(

@@ -1,9 +1,9 @@
 """HTTP routes of /api/v1/layers/ (the legacy LayerList / LayerDetail views)."""
 from __future__ import annotations
 
-from samsyn.compat.validation import metadata
-from samsyn.api.views import View
 from samsyn.api.resource import Resource, detail_route, list_route
+from samsyn.api.views import View
+from samsyn.compat.validation import metadata
 from samsyn.domain.layers import schemas, service
 
 LAYER_LIST = View(

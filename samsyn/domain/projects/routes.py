@@ -1,9 +1,9 @@
 """HTTP routes of /api/v1/projects/ (the legacy ProjectList / ProjectDetail views)."""
 from __future__ import annotations
 
-from samsyn.compat.validation import metadata
-from samsyn.api.views import View
 from samsyn.api.resource import Resource, detail_route, list_route
+from samsyn.api.views import View
+from samsyn.compat.validation import metadata
 from samsyn.domain.projects import schemas, service
 
 PROJECT_LIST = View(

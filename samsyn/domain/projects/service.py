@@ -10,9 +10,9 @@ from sqlalchemy.orm import Session
 
 from samsyn.compat.validation import Unique, validate
 from samsyn.db.reads import Reader
+from samsyn.domain.common import list_page, write_or_conflict
 from samsyn.domain.layers import queries as layer_queries
 from samsyn.domain.layers.schemas import LayerOut, layer_out
-from samsyn.domain.common import list_page, write_or_conflict
 from samsyn.domain.projects import queries
 from samsyn.domain.projects.schemas import PROJECT_FIELDS, ProjectOut, project_echo, project_out
 from samsyn.errors import NotFound
@@ -59,7 +59,8 @@ def update_project(db: Session, project_id: int, read_data: Callable[[], Any], *
     if row is None:
         raise NotFound
     values = validate(PROJECT_FIELDS, read_data(), partial=partial,
-                      unique=Unique(lambda path, name, value: queries.pid_taken(db, value, project_id)))
+                      unique=Unique(lambda path, name, value:
+                                    queries.pid_taken(db, value, project_id)))
     write_or_conflict(db, lambda: queries.update_project(db, project_id, values),
                       lambda exc: PID_TAKEN)
     current = {"pid": row.pid, "name": row.name, "description": row.description,

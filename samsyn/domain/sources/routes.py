@@ -1,9 +1,9 @@
 """HTTP routes of /api/v1/sources/ (the legacy SourceList / SourceDetail views)."""
 from __future__ import annotations
 
-from samsyn.compat.validation import metadata
-from samsyn.api.views import View
 from samsyn.api.resource import Resource, detail_route, list_route
+from samsyn.api.views import View
+from samsyn.compat.validation import metadata
 from samsyn.domain.sources import schemas, service
 
 SOURCE_LIST = View(

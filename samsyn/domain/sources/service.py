@@ -37,7 +37,8 @@ def create_source(db: Session, data: Any) -> dict[str, Any]:
     values = validate(SOURCE_FIELDS, data,
                       unique=Unique(lambda path, name, value: queries.sid_taken(db, value)))
     values.setdefault("attributes", {})
-    source_id = write_or_conflict(db, lambda: queries.insert_source(db, values), lambda exc: SID_TAKEN)
+    source_id = write_or_conflict(db, lambda: queries.insert_source(db, values),
+                                  lambda exc: SID_TAKEN)
     return source_echo(source_id, values)
 
 
@@ -48,7 +49,8 @@ def update_source(db: Session, source_id: int, read_data: Callable[[], Any], *,
     if source is None:
         raise NotFound
     values = validate(SOURCE_FIELDS, read_data(), partial=partial,
-                      unique=Unique(lambda path, name, value: queries.sid_taken(db, value, source_id)))
+                      unique=Unique(lambda path, name, value:
+                                    queries.sid_taken(db, value, source_id)))
     write_or_conflict(db, lambda: queries.update_source(db, source_id, values),
                       lambda exc: SID_TAKEN)
     current = {"sid": source.sid, "name": source.name, "description": source.description,
