@@ -8,6 +8,10 @@ from setuptools import Extension, setup
 
 _linetrace = os.environ.get("SAMSYN_LINETRACE") == "1"
 _only = {m for m in os.environ.get("SAMSYN_BUILD_ONLY", "").split(",") if m}
+if _only:
+    # The shared runtime: the kernels import these at run time (the status enum, the buffer
+    # allocator), so a partial build keeps them (setuptools skips them when up to date).
+    _only |= {"_status", "_buffers"}
 _macros = [("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")]
 if _linetrace:
     _macros.append(("CYTHON_TRACE_NOGIL", "1"))

@@ -7,13 +7,15 @@ splits big buffers in two spans parsed by two threads; this module does the byte
 from cpython.bytes cimport PyBytes_FromStringAndSize
 from cpython.unicode cimport PyUnicode_DecodeUTF8
 from libc.stdint cimport int64_t, uint64_t
-from libc.stdlib cimport malloc, realloc, free, calloc
+from libc.stdlib cimport malloc, free, calloc
 from libc.string cimport memcpy, memchr, memset
 
-from samsyn_fast._status cimport Status
+from samsyn_fast._buffers cimport (ByteBuf, buf_append, buf_free, buf_push_i64, buf_reserve,
+                                   buf_to_numpy, mem_capacity, mem_free, mem_resize, to_numpy)
+from samsyn_fast._decimal cimport parse_decimal
 from samsyn_fast._encode cimport python_float_repr
-from samsyn_fast._csv cimport (parse_decimal, utf8_invalid_at, locale_t, newlocale, LC_ALL_MASK,
-                               mem_resize, mem_free, mem_capacity, samsyn_pool_set_limit)
+from samsyn_fast._status cimport Status
+from samsyn_fast._utf8 cimport utf8_invalid_at
 
 import numpy as np
 
@@ -56,8 +58,6 @@ cdef extern from *:
                            unsigned char delim) noexcept nogil
     void samsyn_copy_small(char* dst, const char* src, Py_ssize_t n, int room16) noexcept nogil
 
-cdef locale_t C_LOCALE = newlocale(LC_ALL_MASK, "C", NULL)
-
 # Detail codes beside the shared Status (the wrapper turns them into messages).
 cpdef enum Skip:
     SKIP_NO_LONGITUDE = 1
@@ -78,43 +78,10 @@ cdef enum:
     KIND_LAT = -3
 
 
-cdef struct ByteBuf:
-    char* data
-    Py_ssize_t length
-    Py_ssize_t cap
-
-
-cdef inline int _reserve(ByteBuf* b, Py_ssize_t extra) noexcept nogil:
-    cdef Py_ssize_t need = b.length + extra
-    cdef Py_ssize_t cap
-    cdef char* p
-    if need <= b.cap:
-        return 0
-    cap = b.cap * 2 if b.cap > 0 else 4096
-    while cap < need:
-        cap *= 2
-    p = <char*>mem_resize(b.data, b.cap, cap)
-    if p == NULL:
-        return -1
-    b.data = p
-    b.cap = mem_capacity(cap)
-    return 0
-
-
-cdef inline int _append(ByteBuf* b, const char* src, Py_ssize_t n) noexcept nogil:
-    if n <= 0:
-        return 0
-    if b.length + n > b.cap and _reserve(b, n) != 0:
-        return -1
-    memcpy(b.data + b.length, src, n)
-    b.length += n
-    return 0
-
-
 cdef inline int _append_field(ByteBuf* b, const char* src, Py_ssize_t n,
                               bint src_room16) noexcept nogil:
-    """_append for a field: keeps 16 bytes of slack so short fields are one vector move."""
-    if b.length + n + 16 > b.cap and _reserve(b, n + 16) != 0:
+    """buf_append for a field: keeps 16 bytes of slack so short fields are one vector move."""
+    if b.length + n + 16 > b.cap and buf_reserve(b, n + 16) != 0:
         return -1
     samsyn_copy_small(b.data + b.length, src, n, src_room16)
     b.length += n
@@ -136,11 +103,11 @@ cdef Py_ssize_t _quoted(const char* buf, Py_ssize_t pos, Py_ssize_t end, bint fi
         q = <const char*>memchr(buf + pos, 34, end - pos)
         if q == NULL:
             return -2 if final else -1
-        if _append(dest, buf + pos, q - (buf + pos)) != 0:
+        if buf_append(dest, buf + pos, q - (buf + pos)) != 0:
             return -3
         pos = q - buf + 1
         if pos < end and buf[pos] == 34:   # a doubled quote is one literal quote
-            if _append(dest, buf + pos, 1) != 0:
+            if buf_append(dest, buf + pos, 1) != 0:
                 return -3
             pos += 1
             continue
@@ -151,54 +118,9 @@ cdef Py_ssize_t _quoted(const char* buf, Py_ssize_t pos, Py_ssize_t end, bint fi
     fs = pos
     while pos < end and not special[<unsigned char>buf[pos]]:
         pos += 1
-    if _append(dest, buf + fs, pos - fs) != 0:
+    if buf_append(dest, buf + fs, pos - fs) != 0:
         return -3
     return pos
-
-
-cdef class _Owner:
-    """Owns one malloc'd block and lends it to numpy through the buffer protocol."""
-    cdef void* ptr
-    cdef Py_ssize_t nbytes
-    cdef size_t cap
-    cdef Py_ssize_t shape[1]
-    cdef Py_ssize_t strides[1]
-
-    def __dealloc__(self):
-        mem_free(self.ptr, self.cap)
-
-    def __getbuffer__(self, Py_buffer* view, int flags):
-        self.shape[0] = self.nbytes
-        self.strides[0] = 1
-        view.buf = self.ptr
-        view.obj = self
-        view.len = self.nbytes
-        view.readonly = 0
-        view.itemsize = 1
-        view.format = "B"
-        view.ndim = 1
-        view.shape = self.shape
-        view.strides = self.strides
-        view.suboffsets = NULL
-        view.internal = NULL
-
-    def __releasebuffer__(self, Py_buffer* view):
-        pass
-
-
-cdef object _to_numpy(void** pp, Py_ssize_t nbytes, size_t cap, object dtype):
-    """Hand a mem_resize'd block to a numpy array without copying (the array keeps the owner)."""
-    cdef _Owner o = _Owner.__new__(_Owner)
-    cdef void* p = pp[0]
-    if p == NULL or nbytes == 0:
-        mem_free(p, cap)
-        pp[0] = NULL
-        return np.zeros(0, dtype=dtype)
-    o.ptr = p
-    o.cap = cap
-    o.nbytes = nbytes
-    pp[0] = NULL
-    return np.frombuffer(o, dtype=dtype)
 
 
 cdef class Block:
@@ -217,11 +139,10 @@ cdef class Block:
     cdef Py_ssize_t rows
     cdef Py_ssize_t rows_cap
     cdef ByteBuf fb_text           # numbers outside the fast grammar: re-read with float()
-    cdef int64_t* fb_offs
-    cdef int64_t* fb_where         # 2 * out_row + (0 lon | 1 lat)
-    cdef int64_t* fb_record
+    cdef ByteBuf fb_offs           # int64, fb_n + 1 once there is one
+    cdef ByteBuf fb_where          # int64: 2 * out_row + (0 lon | 1 lat)
+    cdef ByteBuf fb_record         # int64
     cdef Py_ssize_t fb_n
-    cdef Py_ssize_t fb_cap
     cdef ByteBuf scratch[3]        # unescaped quoted lon / lat / skipped field
     cdef unsigned char special[256]
     cdef char delim
@@ -237,9 +158,7 @@ cdef class Block:
     # skip_bad: rows without a longitude and rows with an empty latitude are recorded in
     # `skipped` (8 * record + reason code) instead of being dropped silently / failing the block
     cdef public bint skip_bad
-    cdef int64_t* skip_buf
-    cdef Py_ssize_t skip_n
-    cdef Py_ssize_t skip_cap
+    cdef ByteBuf skips             # int64: 8 * record + reason code
 
     def __cinit__(self, kinds, Py_ssize_t ntext, int delim, Py_ssize_t rows_hint=1024,
                   Py_ssize_t bytes_hint=0):
@@ -263,20 +182,19 @@ cdef class Block:
             if self.offs[i] == NULL:
                 raise MemoryError()
             self.offs[i][0] = 0
-            if bytes_hint > 0 and _reserve(&self.text[i], bytes_hint // max(ntext, 1) + 64) != 0:
+            if bytes_hint > 0 and buf_reserve(&self.text[i], bytes_hint // max(ntext, 1) + 64) != 0:
                 raise MemoryError()
         memset(self.special, 0, 256)
         self.special[<unsigned char>delim] = 1
         self.special[10] = 1
         self.special[13] = 1
         self.delim = <char>delim
-        self.fb_cap = 0
 
     def __dealloc__(self):
         cdef Py_ssize_t i
         if self.text != NULL:
             for i in range(self.ntext):
-                mem_free(self.text[i].data, self.text[i].cap)
+                buf_free(&self.text[i])
         if self.offs != NULL:
             for i in range(self.ntext):
                 mem_free(self.offs[i], mem_capacity((self.rows_cap + 1) * sizeof(int64_t)))
@@ -285,14 +203,14 @@ cdef class Block:
         free(self.kind)
         mem_free(self.coords, mem_capacity(2 * self.rows_cap * sizeof(double)))
         mem_free(self.rownum, mem_capacity(self.rows_cap * sizeof(int64_t)))
-        mem_free(self.fb_text.data, self.fb_text.cap)
-        free(self.fb_offs)
-        free(self.fb_where)
-        free(self.fb_record)
-        free(self.skip_buf)
-        mem_free(self.scratch[0].data, self.scratch[0].cap)
-        mem_free(self.scratch[1].data, self.scratch[1].cap)
-        mem_free(self.scratch[2].data, self.scratch[2].cap)
+        buf_free(&self.fb_text)
+        buf_free(&self.fb_offs)
+        buf_free(&self.fb_where)
+        buf_free(&self.fb_record)
+        buf_free(&self.skips)
+        buf_free(&self.scratch[0])
+        buf_free(&self.scratch[1])
+        buf_free(&self.scratch[2])
 
     cdef int _grow_rows(self) noexcept nogil:
         return self._set_rows_cap(self.rows_cap * 2)
@@ -323,44 +241,19 @@ cdef class Block:
         return 0
 
     cdef int _add_fallback(self, const char* s, Py_ssize_t n, int64_t where) noexcept nogil:
-        cdef Py_ssize_t cap
-        cdef void* p
-        if self.fb_n + 1 >= self.fb_cap:
-            cap = self.fb_cap * 2 if self.fb_cap else 64
-            p = realloc(self.fb_offs, (cap + 1) * sizeof(int64_t))
-            if p == NULL:
-                return -1
-            self.fb_offs = <int64_t*>p
-            p = realloc(self.fb_where, cap * sizeof(int64_t))
-            if p == NULL:
-                return -1
-            self.fb_where = <int64_t*>p
-            p = realloc(self.fb_record, cap * sizeof(int64_t))
-            if p == NULL:
-                return -1
-            self.fb_record = <int64_t*>p
-            if self.fb_cap == 0:
-                self.fb_offs[0] = 0
-            self.fb_cap = cap
-        if _append(&self.fb_text, s, n) != 0:
+        # A failure leaves the four buffers uneven; the block then fails with NO_MEMORY.
+        if self.fb_n == 0 and buf_push_i64(&self.fb_offs, 0) != 0:
             return -1
-        self.fb_where[self.fb_n] = where
-        self.fb_record[self.fb_n] = self.records
+        if (buf_append(&self.fb_text, s, n) != 0
+                or buf_push_i64(&self.fb_where, where) != 0
+                or buf_push_i64(&self.fb_record, self.records) != 0
+                or buf_push_i64(&self.fb_offs, self.fb_text.length) != 0):
+            return -1
         self.fb_n += 1
-        self.fb_offs[self.fb_n] = self.fb_text.length
         return 0
 
     cdef int _add_skip(self, int code) noexcept nogil:
-        cdef void* p
-        if self.skip_n >= self.skip_cap:
-            p = realloc(self.skip_buf, (self.skip_cap * 2 + 64) * sizeof(int64_t))
-            if p == NULL:
-                return -1
-            self.skip_buf = <int64_t*>p
-            self.skip_cap = self.skip_cap * 2 + 64
-        self.skip_buf[self.skip_n] = 8 * (self.records + 1) + code
-        self.skip_n += 1
-        return 0
+        return buf_push_i64(&self.skips, 8 * (self.records + 1) + code)
 
     cdef inline void _fail(self, int status, int detail, Py_ssize_t col, Py_ssize_t pos) noexcept nogil:
         self.status = status
@@ -506,7 +399,7 @@ cdef class Block:
             if lat_n == 0:
                 self._fail(Status.BAD_NUMBER, DETAIL_EMPTY_LATITUDE, -1, rec_start)
                 return 0
-            rc = parse_decimal(lon_p, lon_n, &v, C_LOCALE)
+            rc = parse_decimal(lon_p, lon_n, &v)
             if rc == 0:
                 self.coords[2 * r] = v
             elif rc == 1:
@@ -515,7 +408,7 @@ cdef class Block:
             if rc != 0:
                 self._fail(Status.NO_MEMORY, 0, -1, rec_start)
                 return 0
-            rc = parse_decimal(lat_p, lat_n, &v, C_LOCALE)
+            rc = parse_decimal(lat_p, lat_n, &v)
             if rc == 0:
                 self.coords[2 * r + 1] = v
             elif rc == 1:
@@ -567,21 +460,24 @@ cdef class Block:
     def fallbacks(self, Py_ssize_t first=0):
         """[(text bytes, 2 * row + which, record)] for numbers outside the fast grammar."""
         cdef Py_ssize_t i
+        cdef const int64_t* offs = <const int64_t*>self.fb_offs.data
+        cdef const int64_t* where = <const int64_t*>self.fb_where.data
+        cdef const int64_t* record = <const int64_t*>self.fb_record.data
         out = []
         for i in range(max(first, 0), self.fb_n):
-            out.append((PyBytes_FromStringAndSize(self.fb_text.data + self.fb_offs[i],
-                                                  self.fb_offs[i + 1] - self.fb_offs[i]),
-                        self.fb_where[i], self.fb_record[i]))
+            out.append((PyBytes_FromStringAndSize(self.fb_text.data + offs[i],
+                                                  offs[i + 1] - offs[i]),
+                        where[i], record[i]))
         return out
 
     def skipped(self):
         """(records (K,) int64 1-based within this block, codes (K,) int8) of the rows
         skip_bad recorded: 1 no longitude, 2 empty latitude."""
-        cdef Py_ssize_t i
-        out = np.empty(self.skip_n, dtype=np.int64)
+        cdef Py_ssize_t n = self.skips.length // 8
+        out = np.empty(n, dtype=np.int64)
         cdef int64_t[::1] o = out
-        for i in range(self.skip_n):
-            o[i] = self.skip_buf[i]
+        if n:
+            memcpy(&o[0], self.skips.data, n * 8)
         return out >> 3, (out & 7).astype(np.int8)
 
     def set_coord(self, Py_ssize_t where, double v):
@@ -594,35 +490,21 @@ cdef class Block:
         cdef Py_ssize_t t, n = self.rows
         cdef void* p
         cdef size_t rc = self.rows_cap
-        coords = _to_numpy(<void**>&self.coords, 2 * n * sizeof(double),
-                           mem_capacity(2 * rc * sizeof(double)), np.float64).reshape(n, 2)
-        rownum = _to_numpy(<void**>&self.rownum, n * sizeof(int64_t),
-                           mem_capacity(rc * sizeof(int64_t)), np.int64)
+        coords = to_numpy(<void**>&self.coords, 2 * n * sizeof(double),
+                          mem_capacity(2 * rc * sizeof(double)), np.float64).reshape(n, 2)
+        rownum = to_numpy(<void**>&self.rownum, n * sizeof(int64_t),
+                          mem_capacity(rc * sizeof(int64_t)), np.int64)
         cols = []
         for t in range(self.ntext):
-            offs = _to_numpy(<void**>&self.offs[t], (n + 1) * sizeof(int64_t),
-                             mem_capacity((rc + 1) * sizeof(int64_t)), np.int64)
+            offs = to_numpy(<void**>&self.offs[t], (n + 1) * sizeof(int64_t),
+                            mem_capacity((rc + 1) * sizeof(int64_t)), np.int64)
             if n == 0:
                 offs = np.zeros(1, dtype=np.int64)
-            if self.text[t].length == 0:
-                mem_free(self.text[t].data, self.text[t].cap)
-                self.text[t].data = NULL
-                data = np.zeros(0, dtype=np.uint8)
-            else:
-                data = _to_numpy(<void**>&self.text[t].data, self.text[t].length,
-                                 self.text[t].cap, np.uint8)
-            self.text[t].length = 0
-            self.text[t].cap = 0
+            data = buf_to_numpy(&self.text[t], np.uint8)
             cols.append((offs, data))
         self.rows = 0
         self.rows_cap = 0
         return coords, rownum, cols
-
-
-def set_pool_limit(size_t limit):
-    """Bytes of freed output buffers this module keeps for reuse (default 256 MiB; 0 frees
-    them all). Returns the bytes still pooled."""
-    return samsyn_pool_set_limit(limit)
 
 
 def parse_header(const unsigned char[::1] data, Py_ssize_t start, Py_ssize_t end, int delim,

@@ -10,21 +10,17 @@ import numpy as np
 
 cimport numpy as cnp
 from libc.math cimport NAN
-from libc.stdint cimport INT64_MIN, int32_t, int64_t, uint8_t, uint64_t
-from libc.stdlib cimport strtod
+from libc.stdint cimport INT64_MIN, int32_t, int64_t, uint8_t
 from libc.stdlib cimport free, malloc
 from libc.string cimport memchr, memcpy
 
+from samsyn_fast._decimal cimport Decimal, decimal_value, scan_decimal
 from samsyn_fast._status cimport Status
+from samsyn_fast._utf8 cimport utf8_invalid_at
 
 cnp.import_array()
 
 cdef int64_t NAT = INT64_MIN
-
-# Exact powers of ten (10**22 is the largest exactly representable double).
-cdef double POW10[23]
-for _i in range(23):
-    POW10[_i] = float(10 ** _i)
 
 
 def deleted_flags(const uint8_t[::1] buf, int64_t reclen, int64_t n):
@@ -52,16 +48,12 @@ cdef Status _parse_number(const uint8_t* f, int64_t size, bint as_int, double* d
     """Parse one N/F value: blanks, [sign] digits [. digits] [e [sign] digits], blanks.
 
     As pyshp: the value ends at the first NUL; blank or all-'*' (QGIS/dBase overflow marker)
-    is null. Doubles are correctly rounded: Clinger's fast path (integer mantissa <= 2**53,
-    |exp10| <= 22) else strtod (glibc rounds correctly), so results equal Python's
+    is null. Doubles are correctly rounded (samsyn_fast._decimal), so results equal Python's
     float(text). An integer field holding a fraction is truncated toward zero, as pyshp's
     int(float(text)) and GDAL's atoi do. One forward scan, no copies on the fast path.
     """
-    cdef int64_t i = 0, a, start, numend, nd = 0, frac = 0, e10 = 0, expv = 0
-    cdef uint64_t m = 0
-    cdef unsigned int d
-    cdef bint neg = False, any_digit = False, has_exp = False, exp_neg = False, dot = False
-    cdef char tmp[400]
+    cdef int64_t i = 0, a, k
+    cdef Decimal d
     cdef double v
     isnull[0] = False
     while i < size and _is_space(f[i]):
@@ -77,73 +69,20 @@ cdef Status _parse_number(const uint8_t* f, int64_t size, bint as_int, double* d
         isnull[0] = True
         return Status.OK
     a = i
-    if f[i] == 43 or f[i] == 45:
-        neg = f[i] == 45
-        i += 1
-    # Digits accumulate unchecked; more than 19 of them (leading zeros included) may wrap m,
-    # so such values take the strtod path below.
-    start = i
-    while i < size:
-        d = <unsigned int>f[i] - 48
-        if d > 9:
-            break
-        m = m * 10 + d
-        i += 1
-    nd = i - start
-    if i < size and f[i] == 46:
-        dot = True
-        i += 1
-        start = i
-        while i < size:
-            d = <unsigned int>f[i] - 48
-            if d > 9:
-                break
-            m = m * 10 + d
-            i += 1
-        frac = i - start
-        nd += frac
-    any_digit = nd > 0
-    if not any_digit:
+    k = scan_decimal(<const char*>f + a, size - a, &d)
+    if k < 0:
         return Status.BAD_NUMBER
-    if i < size and (f[i] == 101 or f[i] == 69):
-        has_exp = True
-        i += 1
-        if i < size and (f[i] == 43 or f[i] == 45):
-            exp_neg = f[i] == 45
-            i += 1
-        if i >= size or not (48 <= f[i] <= 57):
-            return Status.BAD_NUMBER
-        while i < size and 48 <= f[i] <= 57:
-            if expv < 100000:
-                expv = expv * 10 + (f[i] - 48)
-            i += 1
-    numend = i
+    i = a + k
     while i < size and f[i] != 0:
         if not _is_space(f[i]):
             return Status.BAD_NUMBER
         i += 1
-    if as_int and not dot and not has_exp and nd <= 18:
+    if as_int and d.integer and d.ndigits <= 18:
         # integer fields are <= 18 bytes wide, so this is the common case
-        iv[0] = -<int64_t>m if neg else <int64_t>m
+        iv[0] = -<int64_t>d.digits if d.neg else <int64_t>d.digits
         return Status.OK
-    e10 = -frac
-    if has_exp:
-        e10 += -expv if exp_neg else expv
-    if nd <= 19 and m <= 9007199254740992ULL and -22 <= e10 <= 22:
-        # Clinger: an exact integer mantissa (< 2**53) times an exact power of ten rounds once
-        v = <double>m
-        if e10 < 0:
-            v = v / POW10[-e10]
-        else:
-            v = v * POW10[e10]
-        if neg:
-            v = -v
-    else:
-        if numend - a >= 399:
-            return Status.BAD_NUMBER
-        memcpy(tmp, f + a, numend - a)
-        tmp[numend - a] = 0
-        v = strtod(tmp, NULL)
+    if decimal_value(<const char*>f + a, k, &d, &v) != 0:
+        return Status.NO_MEMORY
     if as_int:
         if not (-9.2e18 < v < 9.2e18):
             return Status.OUT_OF_RANGE
@@ -161,58 +100,6 @@ cdef inline int64_t _days_from_civil(int64_t y, int64_t m, int64_t d) noexcept n
     cdef int64_t doy = (153 * (m + (-3 if m > 2 else 9)) + 2) // 5 + d - 1
     cdef int64_t doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
     return era * 146097 + doe - 719468
-
-
-cdef inline int64_t _utf8_len(const uint8_t* s, int64_t n) noexcept nogil:
-    """Validate strict UTF-8 (as Python's decoder: no overlongs, surrogates, > U+10FFFF)."""
-    cdef int64_t i = 0, k
-    cdef uint8_t b, lo, hi
-    cdef int need
-    cdef uint64_t w
-    while i < n:
-        # ASCII runs 8 bytes at a time
-        while i + 8 <= n:
-            memcpy(&w, s + i, 8)
-            if w & 0x8080808080808080ULL:
-                break
-            i += 8
-        if i >= n:
-            break
-        b = s[i]
-        if b < 0x80:
-            i += 1
-            continue
-        lo = 0x80
-        hi = 0xBF
-        if 0xC2 <= b <= 0xDF:
-            need = 1
-        elif b == 0xE0:
-            need = 2
-            lo = 0xA0
-        elif (0xE1 <= b <= 0xEC) or b == 0xEE or b == 0xEF:
-            need = 2
-        elif b == 0xED:
-            need = 2
-            hi = 0x9F
-        elif b == 0xF0:
-            need = 3
-            lo = 0x90
-        elif 0xF1 <= b <= 0xF3:
-            need = 3
-        elif b == 0xF4:
-            need = 3
-            hi = 0x8F
-        else:
-            return -1
-        if i + need >= n:
-            return -1
-        if not (lo <= s[i + 1] <= hi):
-            return -1
-        for k in range(2, need + 1):
-            if not (0x80 <= s[i + k] <= 0xBF):
-                return -1
-        i += need + 1
-    return n
 
 
 cdef inline void _trim_text(const uint8_t* f, int64_t size, int64_t* e) noexcept nogil:
@@ -246,7 +133,7 @@ def all_utf8(const uint8_t[::1] buf, int64_t reclen, int64_t n, const int64_t[::
             for k in range(nf):
                 f = p + i * reclen + offsets[k]
                 _trim_text(f, sizes[k], &e)
-                if _utf8_len(f, e) < 0:
+                if utf8_invalid_at(f, e) >= 0:
                     ok = False
                     break
             if not ok:
@@ -364,7 +251,7 @@ cdef Status _decode_rows(const uint8_t* p, int64_t reclen, const int64_t* rows, 
                 if e == 0:
                     sp.null[i] = 1
                 if table == NULL:
-                    if _utf8_len(f, e) < 0:
+                    if utf8_invalid_at(f, e) >= 0:
                         status = Status.BAD_TEXT
                     else:
                         memcpy(sp.tdata + sp.tpos, f, e)

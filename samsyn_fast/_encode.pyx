@@ -20,10 +20,10 @@ import numpy as np
 
 cimport numpy as cnp
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t
-from libc.stdlib cimport free, malloc, realloc
 from libc.math cimport signbit
-from libc.string cimport memcpy
+from libc.string cimport memcpy, memset
 
+from samsyn_fast._buffers cimport ByteBuf, buf_reserve, mem_free_unpooled
 from samsyn_fast._status cimport Status
 
 cnp.import_array()
@@ -911,18 +911,18 @@ def wkb_to_geojson(data, offsets, srids, names, name_offsets):
     cdef int64_t longest_name = 0
     for g in range(nmo.shape[0] - 1):
         longest_name = max(longest_name, nmo[g + 1] - nmo[g])
-    # One growing buffer. Before each geometry it is made large enough for that geometry's
-    # worst case: per input byte, a double (8 bytes) prints as <= 24 characters + separator
-    # and an empty collection member (9 bytes) as '{"type":"GeometryCollection",
-    # "geometries":[]},'; plus the type, crs and closing text of the top level.
-    cdef size_t cap = 3 * <size_t> src.shape[0] + 64 * <size_t> n + 4096, need, used
-    cdef char* base = <char*> malloc(cap)
-    cdef char* grown
-    if base == NULL:
+    # One growing buffer, started at a typical size. Before each geometry it is made large
+    # enough for that geometry's worst case: per input byte, a double (8 bytes) prints as <= 24
+    # characters + separator and an empty collection member (9 bytes) as
+    # '{"type":"GeometryCollection","geometries":[]},'; plus the type, crs and closing text of
+    # the top level.
+    cdef ByteBuf out
+    memset(&out, 0, sizeof(ByteBuf))
+    if buf_reserve(&out, 3 * src.shape[0] + 64 * n + 4096) != 0:
         raise MemoryError()
     out_off_arr = np.zeros(n + 1, dtype=np.int64)
     cdef int64_t[::1] out_off = out_off_arr
-    cdef char* o = base
+    cdef char* o
     cdef _Reader r
     cdef Status st = Status.OK
     cdef Py_ssize_t where = -1
@@ -933,30 +933,26 @@ def wkb_to_geojson(data, offsets, srids, names, name_offsets):
                 where = g
                 break
             if off[g + 1] > off[g]:
-                used = o - base
-                need = used + geojson_worst_case(off[g + 1] - off[g]) + <size_t> longest_name
-                if need > cap:
-                    cap = max(2 * cap, need)
-                    grown = <char*> realloc(base, cap)
-                    if grown == NULL:
-                        st = Status.NO_MEMORY
-                        where = g
-                        break
-                    base = grown
-                    o = base + used
+                if buf_reserve(&out, geojson_worst_case(off[g + 1] - off[g]) + longest_name) != 0:
+                    st = Status.NO_MEMORY
+                    where = g
+                    break
                 r.p = &src[0] + off[g]
                 r.end = &src[0] + off[g + 1]
+                o = out.data + out.length
                 st = _geojson(&r, &o, sr, nm, nmo)
                 if st != Status.OK:
                     where = g
                     break
-            out_off[g + 1] = o - base
+                out.length = o - out.data
+            out_off[g + 1] = out.length
     try:
         if st != Status.OK:
             return st, where, None, None
-        return Status.OK, -1, base[:o - base], out_off_arr
+        return Status.OK, -1, out.data[:out.length], out_off_arr
     finally:
-        free(base)
+        # The text is copied into bytes at once (API responses): keep no freed mapping.
+        mem_free_unpooled(out.data, out.cap)
 
 
 def pgcopy_rows(columns, Py_ssize_t nrows):

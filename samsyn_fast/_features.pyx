@@ -19,12 +19,14 @@ One nogil pass over the stream writes into one growing buffer; no Python object 
 from libc.math cimport isfinite
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint32_t, uint64_t
 from libc.stdio cimport snprintf
-from libc.stdlib cimport free, malloc, realloc, strtod
-from libc.string cimport memchr, memcmp, memcpy, strlen
+from libc.stdlib cimport free, malloc
+from libc.string cimport memchr, memcmp, strlen
 from cpython.bytes cimport PyBytes_FromStringAndSize
 
 import numpy as np
 
+from samsyn_fast._buffers cimport ByteBuf, buf_append, buf_reserve, mem_free_unpooled
+from samsyn_fast._decimal cimport parse_decimal
 from samsyn_fast._encode cimport _geojson, _Reader, geojson_worst_case, python_float_repr
 from samsyn_fast._status cimport Status
 
@@ -32,51 +34,23 @@ cdef enum:
     KEY_ESCAPE = 100          # a top-level jsonb key with an escape: caller takes the slow path
     NOT_AN_OBJECT = 101       # properties are not a JSON object: caller takes the slow path
 
-cdef struct Buffer:
-    char* data
-    Py_ssize_t length
-    Py_ssize_t capacity
-    bint failed          # sticky: an allocation failed (checked once per feature)
-
 cdef struct Reader:          # over the COPY stream (big-endian framing)
     const uint8_t* data
     Py_ssize_t length
     Py_ssize_t pos
 
 
-cdef inline Status reserve(Buffer* out, Py_ssize_t extra) noexcept nogil:
-    cdef Py_ssize_t need = out.length + extra
-    cdef Py_ssize_t cap
-    cdef char* grown
-    if need <= out.capacity:
-        return Status.OK
-    cap = out.capacity * 2 if out.capacity else (65536 if extra > 64 else 256)
-    while cap < need:
-        cap *= 2
-    if out.failed:
-        return Status.NO_MEMORY
-    grown = <char*>realloc(out.data, cap)
-    if grown == NULL:
-        out.failed = True
-        return Status.NO_MEMORY
-    out.data = grown
-    out.capacity = cap
-    return Status.OK
+# The writers below ignore most put() results: a failed allocation is sticky (out.failed) and
+# checked once per feature.
+cdef inline Status put(ByteBuf* out, const char* text, Py_ssize_t n) noexcept nogil:
+    return Status.OK if buf_append(out, text, n) == 0 else Status.NO_MEMORY
 
 
-cdef inline Status put(Buffer* out, const char* text, Py_ssize_t n) noexcept nogil:
-    if reserve(out, n) != Status.OK:
-        return Status.NO_MEMORY
-    memcpy(out.data + out.length, text, n)
-    out.length += n
-    return Status.OK
-
-
-cdef inline Status put_str(Buffer* out, const char* text) noexcept nogil:
+cdef inline Status put_str(ByteBuf* out, const char* text) noexcept nogil:
     return put(out, text, <Py_ssize_t>strlen(text))
 
 
-cdef inline Status put_int(Buffer* out, int64_t value) noexcept nogil:
+cdef inline Status put_int(ByteBuf* out, int64_t value) noexcept nogil:
     cdef char tmp[32]
     cdef int n = snprintf(tmp, 32, "%lld", <long long>value)
     return put(out, tmp, n)
@@ -84,29 +58,26 @@ cdef inline Status put_int(Buffer* out, int64_t value) noexcept nogil:
 
 # ------------------------------------------------------------------ number formatting
 
-cdef Status put_json_number(Buffer* out, const char* text, Py_ssize_t n) noexcept nogil:
+cdef Status put_json_number(ByteBuf* out, const char* text, Py_ssize_t n) noexcept nogil:
     """A jsonb number as Python's json re-rendered it: integers verbatim, anything with a
-    fraction or an exponent as repr(float(text))."""
-    cdef char tmp[512]
+    fraction or an exponent as repr(float(text)), of any length (json.loads reads a numeric
+    with hundreds of digits as well)."""
     cdef char printed[40]
     cdef Py_ssize_t i
     cdef bint is_float = False
     cdef double value
+    cdef int rc
     for i in range(n):
         if text[i] == b'.' or text[i] == b'e' or text[i] == b'E':
             is_float = True
             break
     if not is_float:
         return put(out, text, n)
-    if n >= 511:
-        return Status.BAD_NUMBER
-    memcpy(tmp, text, n)
-    tmp[n] = 0
-    value = strtod(tmp, NULL)
-    if not isfinite(value):
+    rc = parse_decimal(text, n, &value)
+    if rc == 2:
+        return Status.NO_MEMORY
+    if rc != 0 or not isfinite(value):
         return Status.BAD_NUMBER      # Python would print Infinity: DRF refused (strict JSON)
-    if value == 0.0 and tmp[0] == b'-':
-        value = -0.0
     return put(out, printed, python_float_repr(value, printed))
 
 
@@ -131,7 +102,7 @@ cdef Py_ssize_t string_end(const uint8_t* s, Py_ssize_t i, Py_ssize_t n) noexcep
     return -1
 
 
-cdef Status put_compact(Buffer* out, const uint8_t* s, Py_ssize_t i,
+cdef Status put_compact(ByteBuf* out, const uint8_t* s, Py_ssize_t i,
                         Py_ssize_t n) noexcept nogil:
     """Copy valid JSON text s[i:n] without white space, numbers as Python printed them.
 
@@ -199,7 +170,7 @@ cdef inline int key_order(const uint8_t* a, Py_ssize_t alen, const char* b,
     return memcmp(a, b, alen)
 
 
-cdef Status put_json_string(Buffer* out, const uint8_t* text, Py_ssize_t n) noexcept nogil:
+cdef Status put_json_string(ByteBuf* out, const uint8_t* text, Py_ssize_t n) noexcept nogil:
     """A JSON string as Python's json.dumps(ensure_ascii=False) writes it."""
     cdef Py_ssize_t i
     cdef char esc[8]
@@ -233,7 +204,7 @@ cdef enum:
     MAX_MEMBERS = 4096
 
 
-cdef Status put_merged_properties(Buffer* out, const uint8_t* s, Py_ssize_t n,
+cdef Status put_merged_properties(ByteBuf* out, const uint8_t* s, Py_ssize_t n,
                                   const uint8_t* geometry_type, Py_ssize_t geometry_type_len,
                                   int64_t source_id,
                                   Py_ssize_t* key_start, Py_ssize_t* key_end,
@@ -326,7 +297,7 @@ cdef inline int64_t be64(const uint8_t* p) noexcept nogil:
     return <int64_t>v
 
 
-cdef Status write_features(const uint8_t* data, Py_ssize_t length, Buffer* out,
+cdef Status write_features(const uint8_t* data, Py_ssize_t length, ByteBuf* out,
                            Py_ssize_t* row, Py_ssize_t* key_start, Py_ssize_t* key_end,
                            Py_ssize_t* val_start, Py_ssize_t* val_end,
                            const int32_t[::1] no_srids, const uint8_t[::1] no_names,
@@ -385,7 +356,7 @@ cdef Status write_features(const uint8_t* data, Py_ssize_t length, Buffer* out,
         st = put_str(out, "{\"type\":\"Feature\",\"id\":")
         st = put_int(out, be64(data + gid_at))
         st = put_str(out, ",\"geometry\":")
-        if reserve(out, geojson_worst_case(geom_len)) != Status.OK:
+        if buf_reserve(out, geojson_worst_case(geom_len)) != 0:
             return Status.NO_MEMORY
         geom.p = data + geom_at
         geom.end = data + geom_at + geom_len
@@ -435,7 +406,7 @@ def feature_collection(const uint8_t[::1] copy_data):
         KernelError: the stream or a geometry is malformed (`where` names the row).
     """
     from samsyn_fast.errors import raise_for_status
-    cdef Buffer out
+    cdef ByteBuf out
     cdef Py_ssize_t row = 0
     cdef Status st
     cdef const int32_t[::1] no_srids = _NO_SRIDS
@@ -446,7 +417,7 @@ def feature_collection(const uint8_t[::1] copy_data):
         raise MemoryError()
     out.data = NULL
     out.length = 0
-    out.capacity = 0
+    out.cap = 0
     out.failed = False
     try:
         with nogil:
@@ -459,7 +430,7 @@ def feature_collection(const uint8_t[::1] copy_data):
         raise_for_status(st, where=f"feature row {row + 1}")
         return PyBytes_FromStringAndSize(out.data, out.length)
     finally:
-        free(out.data)
+        mem_free_unpooled(out.data, out.cap)
         free(members)
 
 
@@ -478,11 +449,11 @@ def jsonb_text_to_drf(text):
     cdef bytes raw = text.encode() if isinstance(text, str) else bytes(text)
     cdef const uint8_t* s = <const uint8_t*><char*>raw
     cdef Py_ssize_t n = len(raw)
-    cdef Buffer out
+    cdef ByteBuf out
     cdef Status st
     out.data = NULL
     out.length = 0
-    out.capacity = 0
+    out.cap = 0
     out.failed = False
     try:
         st = put_compact(&out, s, 0, n)
@@ -491,4 +462,4 @@ def jsonb_text_to_drf(text):
         raise_for_status(st, where="jsonb value")
         return PyBytes_FromStringAndSize(out.data, out.length) if out.data != NULL else b""
     finally:
-        free(out.data)
+        mem_free_unpooled(out.data, out.cap)

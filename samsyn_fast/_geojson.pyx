@@ -9,15 +9,15 @@ from cpython.buffer cimport PyObject_GetBuffer, PyBuffer_Release, PyBUF_SIMPLE
 from libc.math cimport isfinite, NAN
 from libc.stdint cimport int64_t, uint8_t
 from libc.stdlib cimport calloc, free
-from libc.string cimport memcpy
+from libc.string cimport memset
 
+from samsyn_fast._buffers cimport (ByteBuf, buf_append, buf_free, buf_push_f64, buf_push_i64,
+                                   buf_push_u8, buf_to_numpy)
+from samsyn_fast._decimal cimport parse_decimal
 from samsyn_fast._status cimport Status
-from samsyn_fast._csv cimport (parse_decimal, locale_t, newlocale, LC_ALL_MASK, mem_resize,
-                               mem_free, mem_capacity, samsyn_pool_set_limit, utf8_invalid_at)
+from samsyn_fast._utf8 cimport utf8_invalid_at
 
 import numpy as np
-
-cdef locale_t C_LOCALE = newlocale(LC_ALL_MASK, "C", NULL)
 
 # Geometry codes (the wrapper maps GeoJSON type names to these).
 cpdef enum GeomCode:
@@ -45,46 +45,18 @@ cpdef enum Problem:
     PROBLEM_LONE_SURROGATE = 9   # \uD800-\uDFFF not in a high + low pair: jsonb rejects it
 
 
-cdef struct Arr:
-    char* data
-    Py_ssize_t n        # bytes used
-    Py_ssize_t cap      # bytes reserved (mem_capacity)
-
-
-cdef inline int _push(Arr* a, const void* v, Py_ssize_t size) noexcept nogil:
-    cdef Py_ssize_t need = a.n + size
-    cdef Py_ssize_t cap
-    cdef char* p
-    if need > a.cap:
-        cap = a.cap * 2 if a.cap else 4096
-        while cap < need:
-            cap *= 2
-        p = <char*>mem_resize(a.data, a.cap, cap)
-        if p == NULL:
-            return -1
-        a.data = p
-        a.cap = mem_capacity(cap)
-    memcpy(a.data + a.n, v, size)
-    a.n = need
-    return 0
-
-
-cdef inline int _push_i64(Arr* a, int64_t v) noexcept nogil:
-    return _push(a, &v, 8)
-
-
-cdef inline int64_t _count(Arr* a) noexcept nogil:
-    return a.n // 8
+cdef inline int64_t _count(ByteBuf* a) noexcept nogil:
+    return a.length // 8
 
 
 cdef struct Family:
-    Arr xy            # doubles x, y
-    Arr z             # doubles (NaN where the position had no third number)
-    Arr geom          # int64 offsets (G + 1)
-    Arr ring          # int64 offsets (R + 1), lines and polygons
-    Arr poly          # int64 offsets (P + 1), polygons only
-    Arr feature       # int64 feature index per geometry
-    Arr null          # uint8 per geometry
+    ByteBuf xy        # doubles x, y
+    ByteBuf z         # doubles (NaN where the position had no third number)
+    ByteBuf geom      # int64 offsets (G + 1)
+    ByteBuf ring      # int64 offsets (R + 1), lines and polygons
+    ByteBuf poly      # int64 offsets (P + 1), polygons only
+    ByteBuf feature   # int64 feature index per geometry
+    ByteBuf null      # uint8 per geometry
     bint has_z
     bint all_points   # points family: only Point geometries so far
 
@@ -129,7 +101,7 @@ cdef Status _number(Cursor* c, double* out) noexcept nogil:
             break
     if c.p == s:
         return _fail(c, PROBLEM_NOT_NUMBER, Status.BAD_NUMBER)
-    rc = parse_decimal(s, c.p - s, out, C_LOCALE)
+    rc = parse_decimal(s, c.p - s, out)
     if rc == 2:
         return Status.NO_MEMORY
     if rc != 0:
@@ -172,7 +144,7 @@ cdef Status _position(Cursor* c, Family* f) noexcept nogil:
         f.has_z = True
     else:
         v[2] = NAN
-    if _push(&f.xy, v, 16) != 0 or _push(&f.z, &v[2], 8) != 0:
+    if buf_append(&f.xy, v, 16) != 0 or buf_push_f64(&f.z, v[2]) != 0:
         return Status.NO_MEMORY
     return Status.OK
 
@@ -232,7 +204,7 @@ cdef Status _rings(Cursor* c, Family* f) noexcept nogil:
         s = _positions(c, f)
         if s != Status.OK:
             return s
-        if _push_i64(&f.ring, _count(&f.xy) // 2) != 0:
+        if buf_push_i64(&f.ring, _count(&f.xy) // 2) != 0:
             return Status.NO_MEMORY
         k = _after_item(c)
         if k == ARRAY_BAD:
@@ -250,7 +222,7 @@ cdef Status _polygons(Cursor* c, Family* f) noexcept nogil:
         s = _rings(c, f)
         if s != Status.OK:
             return s
-        if _push_i64(&f.poly, _count(&f.ring) - 1) != 0:
+        if buf_push_i64(&f.poly, _count(&f.ring) - 1) != 0:
             return Status.NO_MEMORY
         k = _after_item(c)
         if k == ARRAY_BAD:
@@ -275,64 +247,49 @@ cdef Status _geometry(Cursor* c, int code, Family* f) noexcept nogil:
             s = _position(c, f)
             if s != Status.OK:
                 return s
-        return Status.OK if _push_i64(&f.geom, _count(&f.xy) // 2) == 0 else Status.NO_MEMORY
+        return Status.OK if buf_push_i64(&f.geom, _count(&f.xy) // 2) == 0 else Status.NO_MEMORY
     if code == MULTIPOINT:
         f.all_points = False
         s = _positions(c, f)
         if s != Status.OK:
             return s
-        return Status.OK if _push_i64(&f.geom, _count(&f.xy) // 2) == 0 else Status.NO_MEMORY
+        return Status.OK if buf_push_i64(&f.geom, _count(&f.xy) // 2) == 0 else Status.NO_MEMORY
     if code == LINESTRING:
         before = _count(&f.xy)
         s = _positions(c, f)
         if s != Status.OK:
             return s
-        if _count(&f.xy) != before and _push_i64(&f.ring, _count(&f.xy) // 2) != 0:
+        if _count(&f.xy) != before and buf_push_i64(&f.ring, _count(&f.xy) // 2) != 0:
             return Status.NO_MEMORY
-        return Status.OK if _push_i64(&f.geom, _count(&f.ring) - 1) == 0 else Status.NO_MEMORY
+        return Status.OK if buf_push_i64(&f.geom, _count(&f.ring) - 1) == 0 else Status.NO_MEMORY
     if code == MULTILINESTRING:
         s = _rings(c, f)
         if s != Status.OK:
             return s
-        return Status.OK if _push_i64(&f.geom, _count(&f.ring) - 1) == 0 else Status.NO_MEMORY
+        return Status.OK if buf_push_i64(&f.geom, _count(&f.ring) - 1) == 0 else Status.NO_MEMORY
     if code == POLYGON:
         before = _count(&f.ring)
         s = _rings(c, f)
         if s != Status.OK:
             return s
-        if _count(&f.ring) != before and _push_i64(&f.poly, _count(&f.ring) - 1) != 0:
+        if _count(&f.ring) != before and buf_push_i64(&f.poly, _count(&f.ring) - 1) != 0:
             return Status.NO_MEMORY
-        return Status.OK if _push_i64(&f.geom, _count(&f.poly) - 1) == 0 else Status.NO_MEMORY
+        return Status.OK if buf_push_i64(&f.geom, _count(&f.poly) - 1) == 0 else Status.NO_MEMORY
     if code == MULTIPOLYGON:
         s = _polygons(c, f)
         if s != Status.OK:
             return s
-        return Status.OK if _push_i64(&f.geom, _count(&f.poly) - 1) == 0 else Status.NO_MEMORY
+        return Status.OK if buf_push_i64(&f.geom, _count(&f.poly) - 1) == 0 else Status.NO_MEMORY
     return Status.BAD_SHAPE_TYPE
 
 
 cdef Status _null(Family* f, int fam) noexcept nogil:
     # A null geometry spans nothing: repeat the last offset.
     if fam == FAM_POINTS:
-        return Status.OK if _push_i64(&f.geom, _count(&f.xy) // 2) == 0 else Status.NO_MEMORY
+        return Status.OK if buf_push_i64(&f.geom, _count(&f.xy) // 2) == 0 else Status.NO_MEMORY
     if fam == FAM_LINES:
-        return Status.OK if _push_i64(&f.geom, _count(&f.ring) - 1) == 0 else Status.NO_MEMORY
-    return Status.OK if _push_i64(&f.geom, _count(&f.poly) - 1) == 0 else Status.NO_MEMORY
-
-
-cdef object _array(Arr* a, object dtype, Py_ssize_t itemsize):
-    cdef Py_ssize_t n = a.n // itemsize
-    out = np.empty(n, dtype=dtype)
-    cdef char[::1] view
-    if a.n:
-        view = out.view(np.uint8)
-        memcpy(&view[0], a.data, a.n)
-    return out
-
-
-def set_pool_limit(size_t limit):
-    """Bytes of freed work buffers this module keeps for reuse (default 256 MiB; 0 frees them)."""
-    return samsyn_pool_set_limit(limit)
+        return Status.OK if buf_push_i64(&f.geom, _count(&f.ring) - 1) == 0 else Status.NO_MEMORY
+    return Status.OK if buf_push_i64(&f.geom, _count(&f.poly) - 1) == 0 else Status.NO_MEMORY
 
 
 def flatten(list coordinates, const uint8_t[::1] codes, int null_family):
@@ -358,7 +315,6 @@ def flatten(list coordinates, const uint8_t[::1] codes, int null_family):
     cdef Status s = Status.OK
     cdef int code, fam
     cdef int64_t zero = 0
-    cdef uint8_t one = 1, nil = 0
     cdef int64_t fi
     cdef Py_ssize_t failed_at = -1
     cdef Py_ssize_t err_offset = 0
@@ -387,8 +343,8 @@ def flatten(list coordinates, const uint8_t[::1] codes, int null_family):
             for fam in range(3):
                 f = &fams[fam]
                 f.all_points = True
-                if _push_i64(&f.geom, zero) != 0 or _push_i64(&f.ring, zero) != 0 or \
-                        _push_i64(&f.poly, zero) != 0:
+                if buf_push_i64(&f.geom, zero) != 0 or buf_push_i64(&f.ring, zero) != 0 or \
+                        buf_push_i64(&f.poly, zero) != 0:
                     s = Status.NO_MEMORY
             for i in range(n):
                 if s != Status.OK:
@@ -405,15 +361,15 @@ def flatten(list coordinates, const uint8_t[::1] codes, int null_family):
                 f = &fams[fam]
                 used[fam] = True
                 fi = i
-                if _push_i64(&f.feature, fi) != 0:
+                if buf_push_i64(&f.feature, fi) != 0:
                     s = Status.NO_MEMORY
                     break
                 if code == NULL_GEOMETRY:
                     s = _null(f, fam)
-                    if s == Status.OK and _push(&f.null, &one, 1) != 0:
+                    if s == Status.OK and buf_push_u8(&f.null, 1) != 0:
                         s = Status.NO_MEMORY
                     continue
-                if _push(&f.null, &nil, 1) != 0:
+                if buf_push_u8(&f.null, 0) != 0:
                     s = Status.NO_MEMORY
                     break
                 if ptrs[i] == NULL:
@@ -439,17 +395,18 @@ def flatten(list coordinates, const uint8_t[::1] codes, int null_family):
             if not used[fam]:
                 out.append(None)
                 continue
-            xy = _array(&f.xy, np.float64, 8).reshape(-1, 2)
-            z = _array(&f.z, np.float64, 8) if f.has_z else None
+            # The buffers become the arrays (no copy); free_families frees what is left.
+            xy = buf_to_numpy(&f.xy, np.float64).reshape(-1, 2)
+            z = buf_to_numpy(&f.z, np.float64) if f.has_z else None
             out.append({
                 "coords": xy,
                 "z": z,
-                "geom_offsets": _array(&f.geom, np.int64, 8),
-                "ring_offsets": _array(&f.ring, np.int64, 8) if fam else np.zeros(1, np.int64),
-                "polygon_offsets": _array(&f.poly, np.int64, 8) if fam == FAM_POLYGONS
+                "geom_offsets": buf_to_numpy(&f.geom, np.int64),
+                "ring_offsets": buf_to_numpy(&f.ring, np.int64) if fam else np.zeros(1, np.int64),
+                "polygon_offsets": buf_to_numpy(&f.poly, np.int64) if fam == FAM_POLYGONS
                 else np.zeros(1, np.int64),
-                "feature": _array(&f.feature, np.int64, 8),
-                "null": _array(&f.null, np.uint8, 1).view(bool),
+                "feature": buf_to_numpy(&f.feature, np.int64),
+                "null": buf_to_numpy(&f.null, np.uint8).view(bool),
                 "all_points": bool(f.all_points),
             })
         return out, 0, -1, 0, 0
@@ -465,18 +422,9 @@ def flatten(list coordinates, const uint8_t[::1] codes, int null_family):
 
 cdef void memset_families(Family* fams) noexcept:
     cdef int k
-    cdef Family* f
+    memset(fams, 0, 3 * sizeof(Family))
     for k in range(3):
-        f = &fams[k]
-        f.xy.data = NULL; f.xy.n = 0; f.xy.cap = 0
-        f.z.data = NULL; f.z.n = 0; f.z.cap = 0
-        f.geom.data = NULL; f.geom.n = 0; f.geom.cap = 0
-        f.ring.data = NULL; f.ring.n = 0; f.ring.cap = 0
-        f.poly.data = NULL; f.poly.n = 0; f.poly.cap = 0
-        f.feature.data = NULL; f.feature.n = 0; f.feature.cap = 0
-        f.null.data = NULL; f.null.n = 0; f.null.cap = 0
-        f.has_z = False
-        f.all_points = True
+        fams[k].all_points = True
 
 
 cdef void free_families(Family* fams) noexcept:
@@ -484,13 +432,13 @@ cdef void free_families(Family* fams) noexcept:
     cdef Family* f
     for k in range(3):
         f = &fams[k]
-        mem_free(f.xy.data, f.xy.cap)
-        mem_free(f.z.data, f.z.cap)
-        mem_free(f.geom.data, f.geom.cap)
-        mem_free(f.ring.data, f.ring.cap)
-        mem_free(f.poly.data, f.poly.cap)
-        mem_free(f.feature.data, f.feature.cap)
-        mem_free(f.null.data, f.null.cap)
+        buf_free(&f.xy)
+        buf_free(&f.z)
+        buf_free(&f.geom)
+        buf_free(&f.ring)
+        buf_free(&f.poly)
+        buf_free(&f.feature)
+        buf_free(&f.null)
 
 
 cdef inline int _hex4(const unsigned char* p) noexcept nogil:

@@ -1,7 +1,8 @@
 # Status codes shared by every kernel: nogil loops return one of these, and
 # samsyn_fast.errors.raise_for_status turns it into a KernelError with the GIL held.
-# Keep the numbers in sync with samsyn_fast/errors.py (STATUS_MESSAGES).
-cdef enum Status:
+# A cpdef enum, compiled in samsyn_fast/_status.pyx, so Python reads these very numbers as
+# samsyn_fast._status.Status (an IntEnum): this is the only place they are written.
+cpdef enum Status:
     OK = 0
     BAD_OFFSETS = 1      # offsets not monotonic / out of bounds
     TRUNCATED = 2        # input ends inside a record

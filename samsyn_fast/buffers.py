@@ -1,4 +1,7 @@
-"""The ragged geometry layout shared by every kernel (GeoArrow-style, as shapely.to_ragged_array)."""
+"""The ragged geometry layout shared by every kernel.
+
+GeoArrow-style, as shapely.to_ragged_array lays it out.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass

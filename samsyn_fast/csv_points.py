@@ -1,11 +1,11 @@
-"""Point CSV files (the legacy ``upload_csv_file``) into coordinate and compact text-column buffers.
+r"""Point CSV files (the legacy ``upload_csv_file``) into coordinate and text-column buffers.
 
 Semantics (contract NOTES.md §10): the header names the columns; ``Longitude``/``Latitude``
 (configurable) become ``coords``; every other column is kept as text, exactly as
 ``csv.DictReader`` yields it. Rows whose longitude is empty are skipped. A row with a longitude
 but an empty or invalid latitude (or an invalid longitude) rejects the whole file with a
 KernelError naming the row. Quoting follows RFC 4180 as Python's ``csv`` module reads it
-(doubled quotes, embedded delimiters and newlines, ``\\r\\n``/``\\r``/``\\n`` line ends, blank
+(doubled quotes, embedded delimiters and newlines, ``\r\n``/``\r``/``\n`` line ends, blank
 lines ignored, text after a closing quote kept). Deliberate differences from the legacy, all
 rejections or clean-ups of input it mishandled: a UTF-8 BOM is dropped (the legacy glued it to
 the first column name), ragged rows and an unterminated quote at the end of the data are errors
@@ -33,9 +33,9 @@ from typing import Any, Union
 
 import numpy as np
 
-from samsyn_fast import _csv
+from samsyn_fast import _buffers, _csv
 from samsyn_fast.columns import StringColumn
-from samsyn_fast.errors import KernelError
+from samsyn_fast.errors import KernelError, Status
 
 __all__ = ["CsvPoints", "CsvSkipped", "StringColumn", "iter_csv_points", "read_csv_points",
            "set_buffer_pool_limit"]
@@ -46,9 +46,6 @@ _BOM = b"\xef\xbb\xbf"
 _PARALLEL_MIN_BYTES = 1 << 20       # below this one thread is faster than starting a second
 _CHUNK_BYTES = 4 << 20              # parallel parses cut the data in chunks of about this size,
 _MAX_CHUNKS = 8                     # at most this many (each extra chunk is one more copy)
-_STATUS_BAD_NUMBER = 6
-_STATUS_NAN = 7
-_STATUS_BAD_TEXT = 9
 
 
 SKIP_REASONS = {1: "no coordinates", 2: "empty latitude"}
@@ -147,17 +144,15 @@ class CsvPoints:
 
 
 def set_buffer_pool_limit(nbytes: int) -> int:
-    """Cap the freed output buffers the CSV and GeoJSON kernels keep for reuse.
+    """Cap the freed output buffers the kernels (CSV, GeoJSON) keep for reuse.
 
     Big buffers (>= 1 MiB) of dropped results are kept, already paged in, so the next parse
-    skips its page faults (default cap 256 MiB per kernel module). 0 returns them all to the
+    skips its page faults (default cap 256 MiB for the process). 0 returns them all to the
     OS, e.g. in a long-lived worker after a big import. Returns the bytes still kept.
     """
-    from samsyn_fast import _geojson
-
     if nbytes < 0:
         raise ValueError("nbytes must be >= 0")
-    return int(_csv.set_pool_limit(nbytes)) + int(_geojson.set_pool_limit(nbytes))
+    return int(_buffers.set_pool_limit(nbytes))
 
 
 # ----------------------------------------------------------------------------------------------
@@ -246,14 +241,14 @@ def _resolve_fallbacks(block: _csv.Block, layout: _Layout, record_base: int,
                 bad.setdefault(rec, msg)
                 block.set_coord(where, math.nan)
                 continue
-            raise KernelError(_STATUS_BAD_NUMBER, msg, f"csv row {rec}") from None
+            raise KernelError(Status.BAD_NUMBER, msg, f"csv row {rec}") from None
         if not math.isfinite(v):
             msg = f"{name!r} value {s!r} is not a finite number"
             if layout.skip_bad and bad is not None:
                 bad.setdefault(rec, msg)
                 block.set_coord(where, math.nan)
                 continue
-            raise KernelError(_STATUS_NAN, msg, f"csv row {rec}")
+            raise KernelError(Status.NAN_COORD, msg, f"csv row {rec}")
         block.set_coord(where, v)
     return block.nfallbacks
 
@@ -272,7 +267,7 @@ def _check_finite(block_coords: np.ndarray, rownum: np.ndarray, layout: _Layout,
     if bad.any():
         i, j = np.argwhere(bad)[0]
         name = layout.lat if j else layout.lon
-        raise KernelError(_STATUS_NAN, f"{name!r} value overflows to infinity",
+        raise KernelError(Status.NAN_COORD, f"{name!r} value overflows to infinity",
                           f"csv row {record_base + int(rownum[i])}")
 
 
@@ -451,7 +446,7 @@ def _header(data: Any, start: int, end: int, delim: int, final: bool, encoding: 
     try:
         names = [f.decode("utf-8") for f in fields]
     except UnicodeDecodeError:
-        raise KernelError(_STATUS_BAD_TEXT, f"header is not valid {encoding}", "csv") from None
+        raise KernelError(Status.BAD_TEXT, f"header is not valid {encoding}", "csv") from None
     return _Layout(names, lon, lat, skip_bad), pos
 
 
@@ -468,7 +463,8 @@ def read_csv_points(path_or_bytes: PathOrBytes, *, lon: str = "Longitude", lat: 
 
     Args:
         path_or_bytes: a file path, or the file's bytes.
-        lon: longitude column name. lat: latitude column name.
+        lon: the longitude column's name.
+        lat: the latitude column's name.
         encoding: the file's text encoding (anything but UTF-8 is recoded to UTF-8 first).
         delimiter: one ASCII character.
         threads: 1 or 2 tokenizer threads (2 splits big inputs at a line end).

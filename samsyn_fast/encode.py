@@ -9,7 +9,7 @@ import numpy as np
 
 from samsyn_fast import _encode
 from samsyn_fast.buffers import GeometryBuffers
-from samsyn_fast.errors import KernelError, raise_for_status
+from samsyn_fast.errors import KernelError, Status, raise_for_status
 
 if sys.byteorder != "little":  # pragma: no cover - the kernels memcpy little-endian values
     raise ImportError("samsyn_fast.encode needs a little-endian host")
@@ -46,7 +46,7 @@ def encode_ewkb(
     """
     kind = _KINDS.get(buffers.geometry_type)
     if kind is None:
-        raise KernelError(5, where=f"geometry_type {buffers.geometry_type!r}")
+        raise KernelError(Status.BAD_SHAPE_TYPE, where=f"geometry_type {buffers.geometry_type!r}")
     coords = np.ascontiguousarray(buffers.coords, dtype=np.float64).reshape(-1, 2)
     z = None
     if include_z:
@@ -77,10 +77,10 @@ def _check_offsets(kind, n, goff, roff, poff, null) -> None:
             or off[-1] > end
             or np.any(np.diff(off) < 0)
         ):
-            raise KernelError(1, where=name)
+            raise KernelError(Status.BAD_OFFSETS, where=name)
 
     if null.shape[0] != goff.shape[0] - 1:
-        raise KernelError(1, where="null")
+        raise KernelError(Status.BAD_OFFSETS, where="null")
     if kind in (1, 4):
         monotonic(goff, n, "geom_offsets")
     elif kind == 5:
@@ -93,7 +93,10 @@ def _check_offsets(kind, n, goff, roff, poff, null) -> None:
 
 
 def pgcopy_fields(data: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Frame values for a PGCOPY binary stream: int32 big-endian length + bytes; -1 (NULL) for empty spans."""
+    """Frame values for a PGCOPY binary stream.
+
+    Each value is an int32 big-endian length and its bytes; -1 (NULL) for an empty span.
+    """
     return _encode.pgcopy_fields(np.ascontiguousarray(data, dtype=np.uint8), _i64(offsets))
 
 
@@ -146,7 +149,7 @@ def wkb_to_geojson(
         data = np.zeros(1, dtype=np.uint8)[:0].copy()
     off = _i64(offsets)
     if off.ndim != 1 or off.shape[0] < 1:
-        raise KernelError(1, where="offsets")
+        raise KernelError(Status.BAD_OFFSETS, where="offsets")
     srids, names, name_offsets = _crs_table(crs_names)
     status, where, text, text_offsets = _encode.wkb_to_geojson(
         data if data.shape[0] else np.zeros(1, np.uint8), off, srids, names, name_offsets

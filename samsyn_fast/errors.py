@@ -1,22 +1,28 @@
-"""The one error hierarchy of samsyn_fast: kernels return status codes, this turns them into exceptions."""
+"""The one error hierarchy of samsyn_fast.
+
+Kernels return status codes; this module turns them into exceptions.
+"""
 from __future__ import annotations
 
-# Same numbers as the `Status` enum in _status.pxd.
+from samsyn_fast._status import Status
+
+__all__ = ["STATUS_MESSAGES", "KernelError", "Status", "raise_for_status"]
+
 STATUS_MESSAGES: dict[int, str] = {
-    1: "invalid offsets",
-    2: "truncated input",
-    3: "wrong magic number",
-    4: "invalid declared length",
-    5: "unsupported or mixed shape type",
-    6: "invalid number",
-    7: "NaN or infinite coordinate",
-    8: "empty geometry",
-    9: "undecodable text",
-    10: "invalid record",
-    11: "out of memory",
-    12: "invalid input",
-    13: "index (.shx) inconsistent with the shapes (.shp)",
-    14: "value out of range",
+    Status.BAD_OFFSETS: "invalid offsets",
+    Status.TRUNCATED: "truncated input",
+    Status.BAD_MAGIC: "wrong magic number",
+    Status.BAD_LENGTH: "invalid declared length",
+    Status.BAD_SHAPE_TYPE: "unsupported or mixed shape type",
+    Status.BAD_NUMBER: "invalid number",
+    Status.NAN_COORD: "NaN or infinite coordinate",
+    Status.EMPTY_GEOMETRY: "empty geometry",
+    Status.BAD_TEXT: "undecodable text",
+    Status.BAD_RECORD: "invalid record",
+    Status.NO_MEMORY: "out of memory",
+    Status.BAD_INPUT: "invalid input",
+    Status.BAD_INDEX: "index (.shx) inconsistent with the shapes (.shp)",
+    Status.OUT_OF_RANGE: "value out of range",
 }
 
 

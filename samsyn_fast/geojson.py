@@ -27,7 +27,7 @@ import numpy as np
 
 from samsyn_fast import _geojson
 from samsyn_fast.buffers import GeometryBuffers
-from samsyn_fast.errors import KernelError
+from samsyn_fast.errors import KernelError, Status
 
 __all__ = ["GeoJsonData", "read_geojson"]
 
@@ -87,9 +87,6 @@ _TEXT_PROBLEMS = {
         "'properties' holds a \\uD800-\\uDFFF escape outside a surrogate pair, which "
         "PostgreSQL cannot store in jsonb",
 }
-_STATUS_BAD_SHAPE_TYPE = 5
-_STATUS_BAD_TEXT = 9
-_STATUS_BAD_RECORD = 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,7 +147,7 @@ def _line_col(data: Any, pos: int) -> str:
 
 
 def read_geojson(path_or_bytes: PathOrBytes) -> GeoJsonData:
-    """Read a GeoJSON FeatureCollection.
+    r"""Read a GeoJSON FeatureCollection.
 
     Args:
         path_or_bytes: a file path or the document's bytes (UTF-8 JSON).
@@ -170,14 +167,14 @@ def read_geojson(path_or_bytes: PathOrBytes) -> GeoJsonData:
     try:
         fc = _DECODER.decode(data)
     except msgspec.ValidationError as e:
-        raise KernelError(_STATUS_BAD_RECORD, f"not a GeoJSON FeatureCollection: {e}",
+        raise KernelError(Status.BAD_RECORD, f"not a GeoJSON FeatureCollection: {e}",
                           "geojson") from None
     except msgspec.DecodeError as e:
         raise _decode_error(data, str(e)) from None
     except RecursionError:
         # msgspec's depth limit is the interpreter's recursion limit minus the caller's stack
         depth, pos = _geojson.deepest(np.frombuffer(data, dtype=np.uint8))
-        raise KernelError(_STATUS_BAD_RECORD,
+        raise KernelError(Status.BAD_RECORD,
                           f"JSON nested {depth} levels deep, deeper than can be decoded",
                           _where(data, pos)) from None
     features = fc.features
@@ -192,7 +189,7 @@ def read_geojson(path_or_bytes: PathOrBytes) -> GeoJsonData:
             continue
         t = g.type
         if t == "GeometryCollection":
-            raise KernelError(_STATUS_BAD_SHAPE_TYPE, "GeometryCollection is not supported",
+            raise KernelError(Status.BAD_SHAPE_TYPE, "GeometryCollection is not supported",
                               f"geojson feature {i}")
         types[i] = t
         codes[i] = _CODES[t]
@@ -203,13 +200,13 @@ def read_geojson(path_or_bytes: PathOrBytes) -> GeoJsonData:
     for i, feat in enumerate(features):
         first = memoryview(feat.properties)[0]
         if first != 123 and bytes(feat.properties) != b"null":   # '{'
-            raise KernelError(_STATUS_BAD_RECORD, "'properties' must be an object or null",
+            raise KernelError(Status.BAD_RECORD, "'properties' must be an object or null",
                               f"geojson feature {i}")
     properties = [f.properties for f in features]
     # msgspec keeps Raw members as they are: check here what the jsonb column would refuse
     bad, problem, _ = _geojson.check_text(properties)
     if bad >= 0:
-        raise KernelError(_STATUS_BAD_TEXT, _TEXT_PROBLEMS[problem], f"geojson feature {bad}")
+        raise KernelError(Status.BAD_TEXT, _TEXT_PROBLEMS[problem], f"geojson feature {bad}")
     families, status, failed, problem, offset = _geojson.flatten(
         coords, codes, max(null_family, 0))
     if status:
@@ -244,7 +241,7 @@ def _where(data: Any, pos: int) -> str:
 def _decode_error(data: Any, msg: str) -> KernelError:
     if "(byte " in msg:
         try:
-            return KernelError(_STATUS_BAD_RECORD, msg,
+            return KernelError(Status.BAD_RECORD, msg,
                                _where(data, int(msg.rsplit("(byte ", 1)[1].rstrip(")"))))
         except ValueError:
             pass
@@ -252,9 +249,9 @@ def _decode_error(data: Any, msg: str) -> KernelError:
     # "Input data was truncated"): look for the text problem ourselves
     bad, problem, pos = _geojson.check_text([data])
     if bad == 0:
-        return KernelError(_STATUS_BAD_TEXT, _TEXT_PROBLEMS[problem].replace(
+        return KernelError(Status.BAD_TEXT, _TEXT_PROBLEMS[problem].replace(
             "'properties'", "the document"), _where(data, pos))
-    return KernelError(_STATUS_BAD_RECORD, msg, "geojson")
+    return KernelError(Status.BAD_RECORD, msg, "geojson")
 
 
 def _crs_name(raw: msgspec.Raw) -> str | None:
@@ -266,11 +263,11 @@ def _crs_name(raw: msgspec.Raw) -> str | None:
     except msgspec.ValidationError:
         name = None
     except msgspec.DecodeError as e:       # Raw members are not checked for UTF-8
-        raise KernelError(_STATUS_BAD_TEXT, f"'crs': {e}", "geojson") from None
+        raise KernelError(Status.BAD_TEXT, f"'crs': {e}", "geojson") from None
     except RecursionError:
-        raise KernelError(_STATUS_BAD_RECORD, "'crs' nested deeper than can be decoded",
+        raise KernelError(Status.BAD_RECORD, "'crs' nested deeper than can be decoded",
                           "geojson") from None
     if not isinstance(name, str):
-        raise KernelError(_STATUS_BAD_RECORD, "unsupported 'crs' member (only named CRSs)",
+        raise KernelError(Status.BAD_RECORD, "unsupported 'crs' member (only named CRSs)",
                           "geojson")
     return name

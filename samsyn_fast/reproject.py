@@ -1,4 +1,7 @@
-"""Reprojection of ragged coordinate buffers: closed form for 4326 <-> 3857, pyproj on 2 threads otherwise."""
+"""Reprojection of ragged coordinate buffers.
+
+Closed form for 4326 <-> 3857, pyproj on 2 threads otherwise.
+"""
 
 from __future__ import annotations
 
@@ -14,11 +17,10 @@ import pyproj
 
 from samsyn_fast import _reproject
 from samsyn_fast.buffers import GeometryBuffers
-from samsyn_fast.errors import KernelError
+from samsyn_fast.errors import KernelError, Status
 
 CrsLike = int | str | pyproj.CRS
 
-_NAN_COORD = 7  # Status.NAN_COORD in _status.pxd
 _THREADS = 2
 # Below this many points a thread hand-off costs more than it saves.
 _MIN_PARALLEL = 50_000
@@ -82,7 +84,7 @@ def _as_coords(coords: np.ndarray) -> np.ndarray:
 def _check_finite(xy: np.ndarray) -> None:
     bad = _reproject.first_nonfinite(xy)
     if bad >= 0:
-        raise KernelError(_NAN_COORD, where=f"coords[{bad}]")
+        raise KernelError(Status.NAN_COORD, where=f"coords[{bad}]")
 
 
 def _webmerc(xy: np.ndarray, inverse: bool) -> np.ndarray:
@@ -101,7 +103,7 @@ def _webmerc(xy: np.ndarray, inverse: bool) -> np.ndarray:
         bad = [job.result() for job in jobs]
     bad = [b for b in bad if b >= 0]
     if bad:
-        raise KernelError(_NAN_COORD, where=f"coords[{min(bad)}]")
+        raise KernelError(Status.NAN_COORD, where=f"coords[{min(bad)}]")
     return out
 
 

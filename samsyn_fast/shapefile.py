@@ -52,7 +52,7 @@ import numpy as np
 from samsyn_fast import _dbf, _shapefile
 from samsyn_fast.buffers import GeometryBuffers
 from samsyn_fast.columns import StringColumn
-from samsyn_fast.errors import KernelError
+from samsyn_fast.errors import KernelError, Status
 
 __all__ = [
     "DbfField",
@@ -63,10 +63,6 @@ __all__ = [
     "read_dbf",
     "read_shapefile",
 ]
-
-# Status codes (same numbers as _status.pxd).
-_TRUNCATED, _BAD_MAGIC, _BAD_LENGTH, _BAD_SHAPE_TYPE, _BAD_RECORD, _BAD_INDEX = 2, 3, 4, 5, 10, 13
-_BAD_TEXT = 9
 
 _GEOMETRY_TYPES = {0: "Point", 1: "Point", 8: "MultiPoint", 3: "MultiLineString", 5: "MultiPolygon",
                    31: "MultiPolygon"}
@@ -228,7 +224,7 @@ class _Blob:
         """Bytes [offset, offset + n), or KernelError when the file is shorter than that."""
         buf = self.read(offset, n)
         if len(buf) != n:
-            raise _kerr(_TRUNCATED, self.name,
+            raise _kerr(Status.TRUNCATED, self.name,
                         f"file shorter than expected ({offset + len(buf)} of {offset + n} "
                         f"bytes; changed while being read?)")
         return buf
@@ -407,17 +403,17 @@ def _kerr(code: int, where: str, message: str | None = None) -> KernelError:
 def _parse_dbf_header(blob: _Blob) -> _DbfHeader:
     head = bytes(blob.read(0, 32))
     if len(head) < 32:
-        raise _kerr(_TRUNCATED, blob.name, "DBF header shorter than 32 bytes")
+        raise _kerr(Status.TRUNCATED, blob.name, "DBF header shorter than 32 bytes")
     if head[0] not in _DBF_VERSIONS:
-        raise _kerr(_BAD_MAGIC, blob.name, f"not a DBF file (version byte 0x{head[0]:02x})")
+        raise _kerr(Status.BAD_MAGIC, blob.name, f"not a DBF file (version byte 0x{head[0]:02x})")
     n, header_len, reclen = struct.unpack("<IHH", head[4:12])
     ldid = head[29]
     if header_len < 33 or reclen < 1:
-        raise _kerr(_BAD_LENGTH, blob.name,
+        raise _kerr(Status.BAD_LENGTH, blob.name,
                     f"invalid DBF header length {header_len} / record length {reclen}")
     desc = bytes(blob.read(32, header_len - 32))
     if len(desc) < header_len - 32:
-        raise _kerr(_TRUNCATED, blob.name, "DBF header truncated")
+        raise _kerr(Status.TRUNCATED, blob.name, "DBF header truncated")
     fields: list[DbfField] = []
     offsets: list[int] = []
     raw: list[bytes] = []
@@ -438,13 +434,13 @@ def _parse_dbf_header(blob: _Blob) -> _DbfHeader:
         pos += 32
     # no 0x0D terminator is tolerated only when the descriptors fill the header exactly
     if pos + 32 > len(desc) and pos < len(desc) and desc[pos] != 0x0D:
-        raise _kerr(_BAD_LENGTH, blob.name, "DBF field descriptors overrun the header")
+        raise _kerr(Status.BAD_LENGTH, blob.name, "DBF field descriptors overrun the header")
     if off > reclen:
-        raise _kerr(_BAD_LENGTH, blob.name,
+        raise _kerr(Status.BAD_LENGTH, blob.name,
                     f"DBF fields take {off} bytes but records are {reclen} bytes")
     if header_len + n * reclen > blob.size:
         avail = (blob.size - header_len) // reclen if blob.size > header_len else 0
-        raise _kerr(_TRUNCATED, blob.name,
+        raise _kerr(Status.TRUNCATED, blob.name,
                     f"DBF declares {n} records but the file holds {max(avail, 0)}")
     return _DbfHeader(head[0], n, header_len, reclen, ldid, fields, offsets, raw)
 
@@ -500,7 +496,7 @@ class _Reader:
             if st:
                 raise _kerr(st, self.shp.name)
             if self.shape_type not in _shapefile.SHAPE_TYPES:
-                raise _kerr(_BAD_SHAPE_TYPE, self.shp.name,
+                raise _kerr(Status.BAD_SHAPE_TYPE, self.shp.name,
                             f"unknown shape type {self.shape_type}")
             if self.shx is not None:
                 st, _, _, _ = _shapefile.read_header(
@@ -508,7 +504,7 @@ class _Reader:
                 if st:
                     raise _kerr(st, self.shx.name)
                 if (self.shx.size - 100) % 8:
-                    raise _kerr(_BAD_LENGTH, self.shx.name,
+                    raise _kerr(Status.BAD_LENGTH, self.shx.name,
                                 f".shx size {self.shx.size} is not 100 + 8 * records")
                 self.n_shapes = (self.shx.size - 100) // 8
             elif self.stream and self.dbh is not None:
@@ -522,7 +518,7 @@ class _Reader:
                 self.n_shapes = len(self._offsets)
         if (self.dbh is not None and self.shp is not None and self.n_shapes is not None
                 and self.dbh.n != self.n_shapes):
-            raise _kerr(_BAD_RECORD, self.path,
+            raise _kerr(Status.BAD_RECORD, self.path,
                         f".shp has {self.n_shapes} shapes but .dbf has {self.dbh.n} records")
         self.n = self.dbh.n if self.dbh is not None else int(self.n_shapes or 0)
         # encoding
@@ -610,7 +606,7 @@ class _Reader:
         del entries
         if st:
             raise _kerr(st, f"{self.shx.name}, record {start + bad + 1}",
-                        "index entry points outside the .shp" if st == _BAD_INDEX else None)
+                        "index entry points outside the .shp" if st == Status.BAD_INDEX else None)
         return offs, lens
 
     def _scan_all(self) -> tuple[np.ndarray, np.ndarray]:
@@ -626,7 +622,7 @@ class _Reader:
                             "while scanning the .shp without a .shx")
             return offs, lens
         if shp.size < 100:
-            raise _kerr(_TRUNCATED, shp.name)
+            raise _kerr(Status.TRUNCATED, shp.name)
         pos, size, block = 100, shp.size, 8 << 20
         parts_o: list[np.ndarray] = []
         parts_l: list[np.ndarray] = []
@@ -678,7 +674,7 @@ class _Reader:
                 break
             block *= 2
         if len(offs) < want:
-            raise _kerr(_BAD_RECORD, self.path, f".shp has {start + len(offs)} shapes but "
+            raise _kerr(Status.BAD_RECORD, self.path, f".shp has {start + len(offs)} shapes but "
                         f".dbf has {self.n} records")
         self._scan_pos, self._scan_next = end, stop
         if stop == self.n and end < size:
@@ -688,7 +684,7 @@ class _Reader:
                 np.frombuffer(tail, dtype=np.uint8), end, end, 1, end + len(tail) < size)
             if st:
                 raise _kerr(st, f"{where} {stop + 1}", "while scanning the .shp without a .shx")
-            raise _kerr(_BAD_RECORD, self.path,
+            raise _kerr(Status.BAD_RECORD, self.path,
                         f".shp has more shapes than the {self.n} records of the .dbf")
         return offs, lens
 
@@ -735,7 +731,7 @@ class _Reader:
         else:
             lo = hi = 100
         if hi > self.shp.size:
-            raise _kerr(_TRUNCATED, self.shp.name)
+            raise _kerr(Status.TRUNCATED, self.shp.name)
         buf = self.shp.read_exact(lo, hi - lo)
         st, bad, res = _shapefile.parse_shapes(np.frombuffer(buf, dtype=np.uint8), lo,
                                                np.ascontiguousarray(offs),
@@ -772,7 +768,7 @@ class _Reader:
         sizes = np.asarray([f.size for f in self.fields], dtype=np.int64)
         st, bad, badf, outs = _dbf.decode_fields(darr, h.reclen, keep, kinds, offsets, sizes,
                                                  self.table, nrec)
-        if st == _BAD_TEXT and not self.strict_text and self.encoding == "utf-8":
+        if st == Status.BAD_TEXT and not self.strict_text and self.encoding == "utf-8":
             # no declared encoding and not UTF-8: ISO-8859-1, as GDAL assumes
             self.encoding, self.table = "iso8859-1", _code_page_table("iso8859-1")
             st, bad, badf, outs = _dbf.decode_fields(darr, h.reclen, keep, kinds, offsets,
@@ -781,9 +777,9 @@ class _Reader:
             f = self.fields[badf]
             rec = int(record_numbers[bad])
             msg = None
-            if st == _BAD_TEXT:
+            if st == Status.BAD_TEXT:
                 msg = f"text does not decode as {self.encoding}"
-            elif st == 6:
+            elif st == Status.BAD_NUMBER:
                 at = int(rows()[bad]) * h.reclen + h.offsets[badf]
                 msg = f"invalid {f.type} value {bytes(darr[at:at + f.size])!r}"
             raise _kerr(st, f"{self.dbf.name}, record {rec}, field {f.name!r}", msg)
@@ -815,7 +811,7 @@ class _Reader:
             try:
                 values.append(raw.decode(self.encoding) if raw else None)
             except UnicodeDecodeError:
-                return _BAD_TEXT, i, None
+                return Status.BAD_TEXT, i, None
         return 0, -1, StringColumn.from_list(values)
 
     def _read_memo(self, darr: np.ndarray, rows: np.ndarray, record_numbers: np.ndarray,
@@ -843,7 +839,7 @@ class _Reader:
                 if not txt:
                     num = 0
                 elif not txt.isdigit():
-                    raise _kerr(_BAD_RECORD, where, f"invalid memo block number {raw!r}")
+                    raise _kerr(Status.BAD_RECORD, where, f"invalid memo block number {raw!r}")
                 else:
                     num = int(txt)
             if num <= 0 or memo is None:
@@ -851,14 +847,14 @@ class _Reader:
                 continue
             pos = num * block
             if block <= 0 or pos >= len(mem):
-                raise _kerr(_BAD_RECORD, where, f"memo block {num} outside {memo.name}")
+                raise _kerr(Status.BAD_RECORD, where, f"memo block {num} outside {memo.name}")
             if fpt:
                 if pos + 8 > len(mem):
-                    raise _kerr(_TRUNCATED, where)
+                    raise _kerr(Status.TRUNCATED, where)
                 _, length = struct.unpack(">II", mem[pos:pos + 8])
                 body = mem[pos + 8:pos + 8 + length]
                 if len(body) != length:
-                    raise _kerr(_TRUNCATED, where, f"memo block {num} truncated")
+                    raise _kerr(Status.TRUNCATED, where, f"memo block {num} truncated")
             elif mem[pos:pos + 4] == b"\xff\xff\x08\x00":   # dBase IV block header
                 length = struct.unpack("<I", mem[pos + 4:pos + 8])[0]
                 body = mem[pos + 8:pos + length]
@@ -869,7 +865,7 @@ class _Reader:
             try:
                 values.append(body.decode(self.encoding))
             except UnicodeDecodeError:
-                raise _kerr(_BAD_TEXT, where, f"memo text does not decode as {self.encoding}")
+                raise _kerr(Status.BAD_TEXT, where, f"memo text does not decode as {self.encoding}")
         return StringColumn.from_list(values)
 
 
@@ -917,8 +913,10 @@ def iter_shapefile(path: str | os.PathLike[str], *, chunk_records: int = 100_000
     file first (removed when the iterator finishes or is closed).
 
     Args:
-        path, encoding, layer: as read_shapefile.
+        path: as read_shapefile.
         chunk_records: records per chunk (>= 1).
+        encoding: as read_shapefile.
+        layer: as read_shapefile.
 
     Yields:
         Shapefile chunks; ``record_numbers`` keep the position in the whole file.

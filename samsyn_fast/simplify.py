@@ -1,4 +1,7 @@
-"""Douglas-Peucker over ragged buffers, identical to shapely.simplify(..., preserve_topology=False)."""
+"""Douglas-Peucker over ragged buffers.
+
+Identical to shapely.simplify(..., preserve_topology=False).
+"""
 
 from __future__ import annotations
 
@@ -14,7 +17,7 @@ from shapely import GeometryType
 
 from samsyn_fast import _simplify
 from samsyn_fast.buffers import GeometryBuffers
-from samsyn_fast.errors import KernelError, raise_for_status
+from samsyn_fast.errors import KernelError, Status, raise_for_status
 
 _THREADS = 2
 # Below this many vertices a thread hand-off costs more than it saves.
@@ -219,7 +222,7 @@ def simplify_buffers(buffers: GeometryBuffers, tolerance: float) -> GeometryBuff
             geom_offsets=goff,
             z=None,
         )
-    raise KernelError(5, where=f"geometry_type {kind!r}")
+    raise KernelError(Status.BAD_SHAPE_TYPE, where=f"geometry_type {kind!r}")
 
 
 __all__ = ["simplify_buffers", "simplify_lines", "simplify_polygons"]

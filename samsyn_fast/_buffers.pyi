@@ -1,0 +1,3 @@
+"""Stubs for the kernels' buffer allocator (private; see csv_points.set_buffer_pool_limit)."""
+
+def set_pool_limit(limit: int) -> int: ...
