@@ -71,19 +71,11 @@ cdef inline int buf_append(ByteBuf* b, const void* src, Py_ssize_t n) noexcept n
 
 
 cdef inline int buf_push_i64(ByteBuf* b, int64_t v) noexcept nogil:
-    if b.length + 8 > b.cap and buf_reserve(b, 8) != 0:
-        return -1
-    memcpy(b.data + b.length, &v, 8)
-    b.length += 8
-    return 0
+    return buf_append(b, &v, 8)
 
 
 cdef inline int buf_push_f64(ByteBuf* b, double v) noexcept nogil:
-    if b.length + 8 > b.cap and buf_reserve(b, 8) != 0:
-        return -1
-    memcpy(b.data + b.length, &v, 8)
-    b.length += 8
-    return 0
+    return buf_append(b, &v, 8)
 
 
 cdef inline int buf_push_u8(ByteBuf* b, uint8_t v) noexcept nogil:
