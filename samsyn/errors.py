@@ -16,6 +16,15 @@ class NotFound(DomainError):
         self.detail = detail
 
 
+class BadParameter(DomainError):
+    """A query parameter the view cannot use; `message` says which and why (the legacy's
+    GeometryApi answers it as {"error": message})."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
 class InvalidInput(DomainError):
     """Validation failed; `errors` is the DRF-shaped error mapping (field -> messages)."""
 

@@ -13,7 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from samsyn.db.local import LocalCluster
-from samsyn.domain.geometries.service import WfsError, parse_bbox, pg_float8
+from samsyn.domain.geometries.service import parse_bbox, pg_float8
+from samsyn.errors import BadParameter
 
 EDGE_CASES = [
     "1", " 1 ", "+1", "-0", "0001", ".5", "5.", "1e3", "1E+3", "1e-3", "0x1", "0X1P3", "0x1.8p1",
@@ -74,9 +75,9 @@ def test_any_text_as_postgres(pg: psycopg.Connection, text: str) -> None:
 
 def test_bbox_messages() -> None:
     assert parse_bbox("0x0, -0x1p1 ,0X10,1e1") == (0.0, -2.0, 16.0, 10.0)
-    with pytest.raises(WfsError, match=r"'1e999' is out of range"):
+    with pytest.raises(BadParameter, match=r"'1e999' is out of range"):
         parse_bbox("0,0,1e999,1")
-    with pytest.raises(WfsError, match=r"'x' is not a number"):
+    with pytest.raises(BadParameter, match=r"'x' is not a number"):
         parse_bbox("0,x,1,1")
-    with pytest.raises(WfsError, match=r"'1\\x00' is not a number"):
+    with pytest.raises(BadParameter, match=r"'1\\x00' is not a number"):
         parse_bbox("0,0,1\x00,1")

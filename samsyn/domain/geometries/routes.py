@@ -13,6 +13,7 @@ from samsyn.api.views import Call, View, dispatch
 from samsyn.compat import wire
 from samsyn.db.reads import reader
 from samsyn.domain.geometries import service
+from samsyn.errors import BadParameter, NotFound
 from samsyn.settings import get_settings
 
 GEOMETRY_API = View(
@@ -32,13 +33,20 @@ def _wfs_slots() -> threading.BoundedSemaphore:
     return threading.BoundedSemaphore(max(1, get_settings().pool_size // 2))
 
 
+def _error(call: Call, status: int, message: str) -> Response[Any]:
+    """The legacy GeometryApi's error answer: {"error": message}."""
+    return views.json_response(GEOMETRY_API, status, wire.render({"error": message}),
+                               negotiated=call.negotiated)
+
+
 def _get(call: Call) -> Response[Any]:
     try:
         with _wfs_slots(), reader() as conn:
             body = service.feature_collection(conn, call.query)
-    except service.WfsError as exc:
-        return views.json_response(GEOMETRY_API, exc.status, wire.render({"error": exc.message}),
-                                   negotiated=call.negotiated)
+    except BadParameter as exc:
+        return _error(call, 400, exc.message)
+    except NotFound as exc:
+        return _error(call, 404, exc.detail or "")
     return views.ok(GEOMETRY_API, call, body)
 
 

@@ -15,6 +15,7 @@ from typing import Any
 from samsyn.compat.wire import jsonb_to_drf
 from samsyn.db.reads import Reader
 from samsyn.domain.geometries import queries
+from samsyn.errors import BadParameter, NotFound
 from samsyn_fast.features import SlowPath, feature_collection_from_copy
 
 DEFAULT_LIMIT = 10_000
@@ -28,25 +29,16 @@ _PG_FLOAT_WORDS = ("nan", "infinity", "+infinity", "-infinity", "inf", "+inf", "
 _ERANGE = 34
 
 
-class WfsError(Exception):
-    """A request the view answers with {"error": message}."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-
-
 def parse_source_id(raw: str | None) -> int:
     """Django's int() lookup semantics: '0001' and '+1' are 1; anything else is a 400."""
     if raw is None or raw == "":
-        raise WfsError(400, "source_id parameter is required")
+        raise BadParameter("source_id parameter is required")
     try:
         value = int(raw)
     except ValueError:
-        raise WfsError(400, f"source_id must be an integer, got {raw!r}") from None
+        raise BadParameter(f"source_id must be an integer, got {raw!r}") from None
     if not -(2**63) <= value < 2**63:
-        raise WfsError(404, f"Source with ID {raw} does not exist")
+        raise NotFound(f"Source with ID {raw} does not exist")
     return value
 
 
@@ -99,13 +91,13 @@ def parse_bbox(raw: str | None) -> tuple[float, float, float, float] | None:
         return None
     parts = raw.split(",")
     if len(parts) < 4:
-        raise WfsError(400, "bbox must be minx,miny,maxx,maxy")
+        raise BadParameter("bbox must be minx,miny,maxx,maxy")
     numbers = []
     for part in parts[:4]:
         try:
             numbers.append(pg_float8(part))
         except ValueError as exc:
-            raise WfsError(400, f"bbox must be minx,miny,maxx,maxy; {part!r} is {exc}") from None
+            raise BadParameter(f"bbox must be minx,miny,maxx,maxy; {part!r} is {exc}") from None
     minx, miny, maxx, maxy = numbers
     return minx, miny, maxx, maxy
 
@@ -115,15 +107,15 @@ def parse_limit(raw: str | None) -> int:
     if raw is None or raw == "":
         return DEFAULT_LIMIT
     if not _PG_INTEGER.fullmatch(raw):
-        raise WfsError(400, f"limit must be an integer, got {raw!r}")
+        raise BadParameter(f"limit must be an integer, got {raw!r}")
     try:
         value = int(raw)
     except ValueError:  # beyond Python's 4300 digits: out of range either way
         value = -1 if raw.strip().startswith("-") else _INT32_MAX + 1
     if value < 0:
-        raise WfsError(400, "limit must not be negative")
+        raise BadParameter("limit must not be negative")
     if value > _INT32_MAX:
-        raise WfsError(400, f"limit must be at most {_INT32_MAX}")
+        raise BadParameter(f"limit must be at most {_INT32_MAX}")
     return value
 
 
@@ -132,7 +124,7 @@ def feature_collection(conn: Reader, query: dict[str, str]) -> bytes:
     raw_id = query.get("source_id")
     source_id = parse_source_id(raw_id)
     if not queries.source_exists(conn, source_id):
-        raise WfsError(404, f"Source with ID {raw_id} does not exist")
+        raise NotFound(f"Source with ID {raw_id} does not exist")
     bbox = parse_bbox(query.get("bbox"))
     limit = parse_limit(query.get("limit"))
     try:
@@ -153,4 +145,4 @@ def feature_collection(conn: Reader, query: dict[str, str]) -> bytes:
     return b"".join(parts)
 
 
-__all__ = ["WfsError", "feature_collection", "parse_bbox", "parse_limit", "parse_source_id", "Any"]
+__all__ = ["feature_collection", "parse_bbox", "parse_limit", "parse_source_id", "Any"]
