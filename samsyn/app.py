@@ -13,6 +13,7 @@ from psycopg_pool import PoolTimeout
 from samsyn import openapi
 from samsyn.api import ready, views
 from samsyn.api.front import Front
+from samsyn.domain.accounts import authentication
 from samsyn.domain.accounts import routes as accounts_routes
 from samsyn.domain.docs import routes as docs_routes
 from samsyn.domain.geometries import routes as geometries_routes
@@ -94,6 +95,7 @@ ROUTES = [
 
 def create_litestar(*, max_body_bytes: int = 2_621_440) -> Litestar:
     """The Litestar app without the front ASGI layer (tests use it too)."""
+    views.use_authentication(authentication.authenticate_request)
     return Litestar(
         route_handlers=[*openapi.document(ROUTES), ready.ready],
         exception_handlers={

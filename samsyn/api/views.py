@@ -18,7 +18,6 @@ from typing import Any
 
 from litestar import Request, Response
 
-from samsyn.api import auth as auth_mod
 from samsyn.compat import negotiation, pages, parsing, wire
 from samsyn.compat.pagination import INVALID_PAGE, InvalidPage
 from samsyn.errors import (
@@ -78,7 +77,7 @@ class Call:
     method: str
     query: dict[str, str]            # last value wins, as request.query_params.get
     body: bytes
-    user: auth_mod.AuthUser | None
+    user: Any                        # accounts.authentication.AuthUser, or None: anonymous
     negotiated: negotiation.Negotiated
     _data: Any = field(default=None, repr=False)
     _parsed: bool = False
@@ -235,6 +234,17 @@ def _query_params(request: Request[Any, Any, Any]) -> dict[str, str]:
                                        get_settings().data_upload_max_number_fields))
 
 
+# DRF's DEFAULT_AUTHENTICATION_CLASSES: the accounts domain's rules, handed over by the app
+# (samsyn.app.create_litestar), so that this glue imports nothing of the domain above it.
+_authenticators: list[Callable[[str | None, str], Any]] = []
+
+
+def use_authentication(authenticate: Callable[[str | None, str], Any]) -> None:
+    """Set the function dispatch() authenticates with: (Authorization header, secret) -> the
+    user or None; it raises AuthenticationFailed for a credential it refuses."""
+    _authenticators[:] = [authenticate]
+
+
 def dispatch(request: Request[Any, Any, Any], body: bytes, view: View,
              handlers: Mapping[str, Handler], *, secret: str,
              object_exists: Callable[[], bool] | None = None) -> Response[Any]:
@@ -260,7 +270,7 @@ def dispatch(request: Request[Any, Any, Any], body: bytes, view: View,
     except negotiation.UnknownFormat:
         return detail(view, 404, NOT_FOUND)
     try:
-        user = auth_mod.authenticate_request(request.headers.get("authorization"), secret)
+        user = _authenticators[0](request.headers.get("authorization"), secret)
         if view.auth_required and user is None:
             raise NotAuthenticated
     except AuthenticationFailed as exc:

@@ -122,7 +122,7 @@ def test_jwt_sample_format() -> None:
 
 
 def test_jwts_issued_before_the_token_epoch_are_refused() -> None:
-    from samsyn.api.auth import issued_before
+    from samsyn.domain.accounts.authentication import issued_before
     change = dt.datetime(2026, 12, 3, 12, 0, 0, 700_000, tzinfo=dt.UTC)
     second = int(change.timestamp())
     assert not issued_before({"iat": second - 3600}, None)       # no password change yet
@@ -134,7 +134,7 @@ def test_jwts_issued_before_the_token_epoch_are_refused() -> None:
 
 
 def test_login_keys_end_after_their_lifetime() -> None:
-    from samsyn.api.auth import key_expired
+    from samsyn.domain.accounts.authentication import key_expired
     now = dt.datetime(2026, 12, 3, tzinfo=dt.UTC)
     day = dt.timedelta(days=1)
     assert not key_expired(now - 13 * day, 14 * 86_400, now)

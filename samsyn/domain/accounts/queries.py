@@ -1,7 +1,7 @@
 """The only module that builds SQL for the accounts domain: Django's tables (auth_user,
 authtoken_token, account_emailaddress, account_emailconfirmation, django_session),
 samsyn_token_denylist, samsyn_user_token_epoch, samsyn_throttle and samsyn_mail_outbox, and
-the request authentication's reads (samsyn.api.auth)."""
+the request authentication's reads (samsyn.domain.accounts.authentication)."""
 from __future__ import annotations
 
 import datetime as dt
@@ -310,7 +310,7 @@ def requeue_dead_mails(db: Session, ids: Sequence[int] | None) -> list[int]:
     return [r[0] for r in db.execute(text(sql + " RETURNING id"), params)]
 
 
-# --- request authentication (samsyn.api.auth): prepared reads on an autocommit connection ------
+# --- request authentication (accounts.authentication): prepared reads, autocommit connection ---
 
 # Rows of auth_user_by_id / auth_user_by_key: these columns (AuthUser's fields), then one extra.
 AUTH_USER_COLUMNS = (User.id, User.username, User.email, User.first_name, User.last_name,

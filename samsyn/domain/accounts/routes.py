@@ -11,13 +11,13 @@ from urllib.parse import urlsplit
 from litestar import Request, Response, route
 from litestar.params import FromPath, RawBody
 
-from samsyn.api import auth as auth_mod
 from samsyn.api import views
 from samsyn.api.client_address import client_address
 from samsyn.api.views import Call, View, dispatch, ok
 from samsyn.compat import pages, wire
 from samsyn.compat.validation import metadata
 from samsyn.db.engine import get_read_sessions, get_sessions
+from samsyn.domain.accounts import authentication as auth_mod
 from samsyn.domain.accounts import mail, schemas, service
 from samsyn.domain.accounts.service import Client, Guard, Presented, SessionOutcome
 from samsyn.settings import Rate, get_settings

@@ -18,9 +18,9 @@ from urllib.parse import parse_qsl, quote, urlsplit
 
 from litestar import Request, Response, route
 
-from samsyn.api import auth as auth_mod
 from samsyn.api import views
 from samsyn.compat import negotiation, pages
+from samsyn.domain.accounts import authentication as auth_mod
 from samsyn.domain.docs import service
 from samsyn.errors import AuthenticationFailed
 
