@@ -7,18 +7,13 @@ from __future__ import annotations
 import os
 from typing import Any
 
-import django  # a test dependency (pyproject [test]): the legacy's version
-from django.conf import settings as django_settings
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from samsyn.compat import negotiation
+from tests.unit import django_oracle
 
-if not django_settings.configured:
-    django_settings.configure(
-        INSTALLED_APPS=["django.contrib.contenttypes", "django.contrib.auth", "rest_framework"],
-        USE_I18N=True, LANGUAGE_CODE="en-us", USE_TZ=True)
-    django.setup()
+django_oracle.configure()
 
 from django.http import Http404  # noqa: E402
 from rest_framework import exceptions, renderers  # noqa: E402

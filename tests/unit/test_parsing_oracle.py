@@ -33,20 +33,15 @@ import os
 from typing import Any
 from urllib.parse import quote, quote_plus
 
-import django  # a test dependency (pyproject [test]): the legacy's version
 import pytest
-from django.conf import settings as django_settings
 from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
 from samsyn.compat import parsing
 from samsyn.compat.validation import FilePart, FormData, too_deep
+from tests.unit import django_oracle
 
-if not django_settings.configured:
-    django_settings.configure(
-        INSTALLED_APPS=["django.contrib.contenttypes", "django.contrib.auth", "rest_framework"],
-        USE_I18N=True, LANGUAGE_CODE="en-us", USE_TZ=True)
-    django.setup()
+django_oracle.configure()
 
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent  # noqa: E402
 from django.core.handlers.wsgi import WSGIRequest  # noqa: E402

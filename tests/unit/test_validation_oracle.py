@@ -15,9 +15,7 @@ import json
 import os
 from typing import Any
 
-import django  # a test dependency (pyproject [test]): the legacy's version
 import pytest
-from django.conf import settings as django_settings
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
@@ -33,12 +31,9 @@ from samsyn.domain.accounts import schemas as accounts
 from samsyn.domain.layers.schemas import LAYER_FIELDS
 from samsyn.domain.projects.schemas import PROJECT_FIELDS
 from samsyn.domain.sources.schemas import SOURCE_FIELDS
+from tests.unit import django_oracle
 
-if not django_settings.configured:
-    django_settings.configure(
-        INSTALLED_APPS=["django.contrib.contenttypes", "django.contrib.auth", "rest_framework"],
-        USE_I18N=True, LANGUAGE_CODE="en-us", USE_TZ=True)
-    django.setup()
+django_oracle.configure()
 
 from django.contrib.auth.validators import UnicodeUsernameValidator  # noqa: E402
 from rest_framework import serializers  # noqa: E402
