@@ -79,6 +79,20 @@ cdef struct Decimal:
     bint integer        # neither a '.' nor an exponent
 
 
+cdef inline Py_ssize_t _mantissa_digits(const char* p, Py_ssize_t i, Py_ssize_t n,
+                                        uint64_t* m) noexcept nogil:
+    """Accumulate the digits at p[i:n] into *m (the integer and the fraction part alike);
+    the index after the last digit."""
+    cdef unsigned char c
+    while i < n:
+        c = <unsigned char>p[i] - 48
+        if c > 9:
+            break
+        m[0] = m[0] * 10 + c
+        i += 1
+    return i
+
+
 cdef inline Py_ssize_t scan_decimal(const char* p, Py_ssize_t n, Decimal* d) noexcept nogil:
     """Read [+-]?digits[.digits][(e|E)[+-]digits] (at least one mantissa digit) at p[0:n].
 
@@ -104,23 +118,13 @@ cdef inline Py_ssize_t scan_decimal(const char* p, Py_ssize_t n, Decimal* d) noe
     # Digits accumulate unchecked: past 19 of them (leading zeros count) m may wrap, and the
     # value then comes from strtod_l.
     start = i
-    while i < n:
-        c = <unsigned char>p[i] - 48
-        if c > 9:
-            break
-        m = m * 10 + c
-        i += 1
+    i = _mantissa_digits(p, i, n, &m)
     nd = i - start
     if i < n and p[i] == 46:  # '.'
         integer = False
         i += 1
         start = i
-        while i < n:
-            c = <unsigned char>p[i] - 48
-            if c > 9:
-                break
-            m = m * 10 + c
-            i += 1
+        i = _mantissa_digits(p, i, n, &m)
         frac = i - start
         nd += frac
     if nd == 0:
