@@ -227,11 +227,11 @@ def _query_params(request: Request[Any, Any, Any]) -> dict[str, str]:
     # WSGIRequest.GET: QueryDict(the raw bytes, encoding=request.encoding), the Content-Type's
     # charset or UTF-8; raw non-ASCII bytes are text in that charset, not Latin-1.
     charset = parsing.request_encoding(request.headers.get("content-type"))
+    max_fields = get_settings().data_upload_max_number_fields
     try:
-        return dict(parsing.query_dict(raw, charset, get_settings().data_upload_max_number_fields))
+        return dict(parsing.query_dict(raw, charset, max_fields))
     except (LookupError, UnicodeError):  # a non-text codec as the charset (the legacy: 500)
-        return dict(parsing.query_dict(raw, "utf-8",
-                                       get_settings().data_upload_max_number_fields))
+        return dict(parsing.query_dict(raw, "utf-8", max_fields))
 
 
 # DRF's DEFAULT_AUTHENTICATION_CLASSES: the accounts domain's rules, handed over by the app
